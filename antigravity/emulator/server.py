@@ -1,0 +1,301 @@
+"""The emulator's HTTP server: Gemini v1beta routes, scripted faults and control endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from . import answers
+from .answers import Answer
+from .errors import (
+    GeminiError,
+    invalid_argument,
+    invalid_key,
+    missing_key,
+    model_not_found,
+    not_found,
+)
+from .faults import Fault, FaultBook
+from .models import MODELS, is_gemini_model
+from .recording import RecordedRequest, RequestLog
+from .sse import frame, split
+from .validation import parse_json, validate_generate_request
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+GENERATE_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    body = json.dumps(data, indent=2, ensure_ascii=False).encode()
+    return web.Response(status=status, body=body, content_type="application/json", charset="UTF-8")
+
+
+def _error(error: GeminiError) -> web.Response:
+    return _json(error.body(), status=error.code)
+
+
+@web.middleware
+async def _google_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except GeminiError as error:
+        return _error(error)
+    except web.HTTPNotFound:
+        return _error(not_found(request.path))
+
+
+async def _mark(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["x-emulator"] = "antigravity"
+
+
+async def _abort(request: web.Request) -> None:
+    """Close the TCP connection abruptly, once what was written so far has left."""
+    transport = request.transport
+    if transport is None:
+        return
+    for _ in range(100):
+        if transport.get_write_buffer_size() == 0:
+            break
+        await asyncio.sleep(0.01)
+    transport.abort()
+
+
+class Emulator:
+    """A Gemini API emulator on loopback: the test double and the offline demo upstream."""
+
+    def __init__(self, valid_keys: Iterable[str] | None = None) -> None:
+        self.valid_keys = frozenset(valid_keys) if valid_keys is not None else None
+        self._faults = FaultBook()
+        self._log = RequestLog()
+        self._runner: web.AppRunner | None = None
+        self._stopping: asyncio.Event | None = None
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("the emulator is not started: await Emulator.start() first")
+        return self._url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self._log.all()
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Faults not yet used up, in the order they will be tried."""
+        return self._faults.pending()
+
+    def add_fault(self, *faults: Fault) -> None:
+        self._faults.add(*faults)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def reset(self) -> None:
+        self._faults.clear()
+        self._log.clear()
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application(middlewares=[_google_errors])
+        app.on_response_prepare.append(_mark)
+        app.router.add_get("/v1beta/models", self._list_models)
+        app.router.add_get("/v1beta/models/{model}", self._get_model)
+        app.router.add_post("/v1beta/models/{target}", self._call_model)
+        app.router.add_get("/__emulator/faults", self._get_faults)
+        app.router.add_post("/__emulator/faults", self._post_faults)
+        app.router.add_delete("/__emulator/faults", self._delete_faults)
+        app.router.add_get("/__emulator/requests", self._get_requests)
+        app.router.add_post("/__emulator/reset", self._post_reset)
+        self._stopping = asyncio.Event()
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        self._runner = runner
+        bound_host, bound_port = runner.addresses[0][:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        self._url = f"http://{shown}:{bound_port}"
+        return self._url
+
+    async def stop(self) -> None:
+        if self._runner is None:
+            return
+        assert self._stopping is not None
+        self._stopping.set()  # wakes hanging and slow requests so shutdown does not wait
+        await self._runner.cleanup()
+        self._runner = None
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True if the emulator is stopping."""
+        assert self._stopping is not None
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _record(self, request: web.Request, body: Any, model: str | None) -> str | None:
+        key = request.headers.get("x-goog-api-key") or request.query.get("key") or None
+        self._log.add(
+            RecordedRequest(
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+                key=key,
+                model=model,
+            )
+        )
+        return key
+
+    def _authorize(self, key: str | None) -> None:
+        if not key:
+            raise missing_key()
+        if self.valid_keys is not None and key not in self.valid_keys:
+            raise invalid_key()
+
+    async def _list_models(self, request: web.Request) -> web.Response:
+        self._authorize(self._record(request, None, None))
+        return _json({"models": list(MODELS.values())})
+
+    async def _get_model(self, request: web.Request) -> web.Response:
+        model = request.match_info["model"]
+        self._authorize(self._record(request, None, model))
+        if model not in MODELS:
+            raise model_not_found(model)
+        return _json(MODELS[model])
+
+    async def _call_model(self, request: web.Request) -> web.StreamResponse:
+        model, _, method = request.match_info["target"].partition(":")
+        body = parse_json(await request.read())
+        key = self._record(request, body, model)
+        self._authorize(key)
+        if method not in GENERATE_METHODS:
+            raise not_found(request.path)
+        if not is_gemini_model(model):
+            raise model_not_found(model, method)
+        if method == "countTokens":
+            return self._count_tokens(body)
+        answer = answers.compose(model, validate_generate_request(body))
+        fault = self._faults.take(key, model)
+        if fault is not None:
+            if error := fault.error(model):
+                raise error
+            if fault.kind == "hang" and await self._pause(fault.seconds):
+                await _abort(request)
+                return web.Response()
+            if fault.kind == "drop" and (
+                method != "streamGenerateContent" or not fault.after_chunks
+            ):
+                await _abort(request)
+                return web.Response()
+            answer = _reshape(answer, fault)
+        if method == "generateContent":
+            return await self._whole(answer, fault)
+        return await self._stream(request, answer, fault)
+
+    def _count_tokens(self, body: Any) -> web.Response:
+        if not isinstance(body, dict):
+            raise invalid_argument("Invalid JSON payload received. Unexpected token.")
+        tokens = answers.prompt_tokens(body.get("generateContentRequest") or body)
+        return _json(
+            {
+                "totalTokens": tokens,
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+            }
+        )
+
+    async def _whole(self, answer: Answer, fault: Fault | None) -> web.Response:
+        if fault is not None and fault.kind == "slow":
+            await self._pause(fault.delay_ms / 1000)
+        response = _json(answers.to_response(answer))
+        if fault is not None and fault.kind == "cut":
+            assert isinstance(response.body, bytes)
+            response.body = response.body[: len(response.body) // 2]
+        return response
+
+    async def _stream(
+        self, request: web.Request, answer: Answer, fault: Fault | None
+    ) -> web.StreamResponse:
+        kind = fault.kind if fault is not None else None
+        chunks = answers.to_chunks(answer)
+        if fault is not None and kind == "cut":
+            chunks = [answers.without_finish(c) for c in chunks[: fault.after_chunks]]
+        elif fault is not None and kind == "drop":
+            chunks = chunks[: fault.after_chunks]
+        sse = request.query.get("alt") == "sse"
+        response = web.StreamResponse()
+        response.content_type = "text/event-stream" if sse else "application/json"
+        response.charset = "UTF-8"
+        await response.prepare(request)
+        rng = random.Random(answer.response_id)
+        try:
+            for i, chunk in enumerate(chunks):
+                if (
+                    fault is not None
+                    and kind == "slow"
+                    and await self._pause(fault.delay_ms / 1000)
+                ):
+                    await _abort(request)
+                    return response
+                data = frame(chunk) if sse else _array_item(chunk, first=i == 0)
+                for piece in split(data, rng):
+                    await response.write(piece)
+            if kind == "drop":
+                await _abort(request)
+                return response
+            if not sse:
+                await response.write(b"]")
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client went away; nothing left to tell it
+        return response
+
+    async def _get_faults(self, request: web.Request) -> web.Response:
+        return _json({"faults": [f.model_dump() for f in self.faults]})
+
+    async def _post_faults(self, request: web.Request) -> web.Response:
+        data = parse_json(await request.read())
+        try:
+            faults = [Fault.model_validate(item) for item in _as_list(data)]
+        except ValidationError as error:
+            raise invalid_argument(f"Invalid fault: {error}") from None
+        self.add_fault(*faults)
+        return await self._get_faults(request)
+
+    async def _delete_faults(self, request: web.Request) -> web.Response:
+        self.clear_faults()
+        return _json({"faults": []})
+
+    async def _get_requests(self, request: web.Request) -> web.Response:
+        return _json([r.to_json() for r in self.requests])
+
+    async def _post_reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return _json({})
+
+
+def _as_list(data: Any) -> list[Any]:
+    return data if isinstance(data, list) else [data]
+
+
+def _array_item(chunk: dict[str, Any], first: bool) -> bytes:
+    """Without `alt=sse` Gemini streams one JSON array, element by element."""
+    return (b"[" if first else b",\r\n") + json.dumps(chunk, indent=2, ensure_ascii=False).encode()
+
+
+def _reshape(answer: Answer, fault: Fault) -> Answer:
+    if fault.kind == "finish":
+        return answers.with_finish(answer, fault.reason)
+    if fault.kind == "blocked":
+        return answers.blocked(answer)
+    if fault.kind == "empty":
+        return answers.empty(answer)
+    return answer
