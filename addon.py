@@ -1,0 +1,11 @@
+"""Entry point for `mitmdump -s addon.py --mode reverse:https://generativelanguage.googleapis.com`."""
+
+import sys
+from pathlib import Path
+
+# Let `-s addon.py` work from a checkout even when the package is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from antigravity.gateway import Gateway  # noqa: E402
+
+addons = [Gateway()]

@@ -1,0 +1,1 @@
+"""antigravity: OpenAI-API clients on Google Gemini, as a mitmproxy addon."""

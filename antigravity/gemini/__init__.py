@@ -1,0 +1,1 @@
+"""The Gemini side of the wire."""

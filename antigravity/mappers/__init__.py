@@ -1,0 +1,1 @@
+"""Pure translation between the OpenAI dialects, the canonical model and Gemini."""
