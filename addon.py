@@ -6,6 +6,6 @@ from pathlib import Path
 # Let `-s addon.py` work from a checkout even when the package is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from antigravity.gateway import Gateway  # noqa: E402
+from antigravity.gateway import Gateway
 
 addons = [Gateway()]

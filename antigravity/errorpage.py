@@ -1,16 +1,19 @@
-"""JSON instead of mitmproxy's HTML error page.
+"""JSON instead of mitmproxy's HTML error page, and clean ends for broken streams.
 
 When the upstream cannot be reached, closes early or is cut by our timeout, mitmproxy answers
-the client itself with an HTML page, from code no hook can reach. OpenAI clients cannot parse
-that, so this module replaces the page renderer of mitmproxy's HTTP/1 server (the protocol
-OpenAI clients speak to a reverse proxy) with an OpenAI-shaped JSON error. HTTP/2 and HTTP/3
-clients get the JSON body under mitmproxy's `text/html` content type. The patched names are
-private to mitmproxy; `tests/flows/test_errorpage.py` fails loudly if they move.
+the client itself, from code no hook can reach: an HTML page before the response started, a
+bare connection close after. OpenAI clients can parse neither, so this module patches the
+client side of mitmproxy's HTTP/1 server (the protocol OpenAI clients speak to a reverse
+proxy): error pages become OpenAI-shaped JSON, and a stream that breaks mid-way gets the
+dialect's error event and end marker, then a proper end of the chunked body. HTTP/2 and HTTP/3
+clients get the JSON body under mitmproxy's `text/html` content type, and a reset stream.
+The patched names are private to mitmproxy; `tests/flows/test_errorpage.py` fails loudly if
+they move.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from mitmproxy import http
@@ -31,8 +34,18 @@ def answer_with(client_conn_id: str, error: ApiError) -> None:
     _decided[client_conn_id] = error
 
 
+# For streams under way: how to end the client's stream if the upstream breaks off.
+_endings: dict[str, Callable[[], bytes]] = {}
+
+
+def end_streams_with(client_conn_id: str, ending: Callable[[], bytes]) -> None:
+    """If this connection's streamed response breaks, send `ending()` and end the body."""
+    _endings[client_conn_id] = ending
+
+
 def forget(client_conn_id: str) -> None:
     _decided.pop(client_conn_id, None)
+    _endings.pop(client_conn_id, None)
 
 
 def default_error(status: int, message: str) -> ApiError:
@@ -67,10 +80,20 @@ _original_send = _http1.Http1Server.send
 def _send(self: _http1.Http1Server, event: Any) -> Generator[Any, Any, None]:
     if isinstance(event, ResponseProtocolError):
         decided = _decided.pop(self.conn.id, None)
-        if decided is not None and self.response is None:
-            if not self.conn.state & ConnectionState.CAN_WRITE:
-                return
+        ending = _endings.pop(self.conn.id, None)
+        writable = self.conn.state & ConnectionState.CAN_WRITE
+        if writable and self.response is None and decided is not None:
             yield commands.SendData(self.conn, _assemble(decided))
+            yield commands.CloseConnection(self.conn)
+            return
+        chunked = self.response is not None and "chunked" in self.response.headers.get(
+            "transfer-encoding", ""
+        )
+        if writable and chunked and ending is not None:
+            data = ending()
+            if data:
+                yield commands.SendData(self.conn, b"%x\r\n%s\r\n" % (len(data), data))
+            yield commands.SendData(self.conn, b"0\r\n\r\n")
             yield commands.CloseConnection(self.conn)
             return
     yield from _original_send(self, event)

@@ -104,6 +104,12 @@ class StreamReshaper:
         self.bytes_out += len(out)
         return out if out else []
 
+    def abort(self, message: str, code: str) -> bytes:
+        """The end of a stream the upstream broke off: an error event, then the end marker."""
+        if self._renderer.done:
+            return b""
+        return self._renderer.render([Failure(502, message, code)])
+
 
 def prepare(dialect: Dialect, body: bytes, table: RoutingTable, pool: Pool) -> Exchange:
     """Validate, route and translate a client request; raises ApiError for the client."""

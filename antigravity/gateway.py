@@ -17,15 +17,15 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import connection, ctx, exceptions, http
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 from antigravity import auth, endpoints, errorpage, inspect
 from antigravity.accounts import Pool, accounts_from_env, mask
 from antigravity.errors import ApiError
 from antigravity.exchange import Exchange, StreamReshaper, prepare
-from antigravity.options import Settings, declare, settings
-from antigravity.routing import MappingsError, MappingsFile
+from antigravity.options import DEFAULT_MAPPINGS, Settings, declare, settings
+from antigravity.routing import MappingsFile
 
 log = logging.getLogger("antigravity")
 
@@ -55,6 +55,7 @@ class Gateway:
         self.auth_mode = auth.AuthMode.OFF
         self.pool = Pool([])
         self._live: dict[str, Live] = {}
+        self._reported_error: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -87,12 +88,13 @@ class Gateway:
             opts.update(stream_large_bodies=None)
         self.settings = settings(opts)
         if "antigravity_mappings" in updated or self.mappings is None:
-            try:
-                self.mappings = MappingsFile(self.settings.mappings)
-            except MappingsError as e:
-                raise exceptions.OptionsError(str(e)) from None
+            path = self.settings.mappings
+            self.mappings = MappingsFile(path)
             if self.mappings.error:
-                raise exceptions.OptionsError(self.mappings.error)
+                if path.exists() or path != DEFAULT_MAPPINGS:
+                    raise exceptions.OptionsError(f"antigravity_mappings: {self.mappings.error}")
+                log.warning(f"antigravity: {path} not found; using the built-in model routes")
+            self._reported_error = self.mappings.error
         self.auth_mode = _effective_auth(self.settings, opts)
 
     # -- hooks ----------------------------------------------------------------------------
@@ -129,12 +131,14 @@ class Gateway:
             live.reshaper = live.exchange.reshaper()
             flow.response.stream = live.reshaper
             flow.response.headers = self._client_headers(flow, live, "text/event-stream")
+            errorpage.end_streams_with(flow.client_conn.id, lambda: self._stream_ending(live))
 
     def response(self, flow: http.HTTPFlow) -> None:
         live = self._live.pop(flow.id, None)
         if live is None or flow.response is None:
             return
         self._stop_timer(live)
+        errorpage.forget(flow.client_conn.id)
         resp = flow.response
         if live.reshaper is None:
             status, body = live.exchange.whole_answer(resp.status_code, resp.content or b"")
@@ -154,6 +158,10 @@ class Gateway:
             flow, live.exchange, flow.error.msg if flow.error else "", live.timed_out
         )
 
+    def client_disconnected(self, client: connection.Client) -> None:
+        # Whatever errorpage still holds for this connection can no longer be sent.
+        errorpage.forget(client.id)
+
     def done(self) -> None:
         for live in self._live.values():
             self._stop_timer(live)
@@ -169,7 +177,7 @@ class Gateway:
         if endpoint.kind == "health":
             self._answer_json(flow, 200, {"status": "ok"})
             return
-        self.mappings.maybe_reload()
+        self._reload_mappings()
         table = self.mappings.table
         if endpoint.kind == "models":
             self._answer_json(flow, 200, endpoints.models_list(table))
@@ -188,6 +196,14 @@ class Gateway:
                 None,
                 "not_implemented",
             )
+
+    def _reload_mappings(self) -> None:
+        assert self.mappings is not None
+        if self.mappings.maybe_reload():
+            log.info(f"antigravity: reloaded {self.mappings.path}")
+        elif self.mappings.error and self.mappings.error != self._reported_error:
+            log.warning(f"antigravity: {self.mappings.error}; keeping the last good mappings")
+        self._reported_error = self.mappings.error
 
     def _forward(self, flow: http.HTTPFlow, exchange: Exchange) -> None:
         """Rewrite the flow into the Gemini call; mitmproxy sends it upstream."""
@@ -257,6 +273,19 @@ class Gateway:
                 ),
             )
         _close_upstream(flow)
+
+    def _stream_ending(self, live: Live) -> bytes:
+        assert live.reshaper is not None and self.settings is not None
+        if live.timed_out:
+            message = (
+                f"Gemini sent nothing for {self.settings.upstream_timeout:g} s "
+                "(antigravity_upstream_timeout); the stream was ended."
+            )
+            return live.reshaper.abort(message, "upstream_timeout")
+        return live.reshaper.abort(
+            "The connection to Gemini broke off before the answer was complete.",
+            "upstream_stream_broken",
+        )
 
     @staticmethod
     def _stop_timer(live: Live) -> None:
