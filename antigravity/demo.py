@@ -17,7 +17,10 @@ from collections.abc import Callable
 
 from antigravity import launch
 
-GREEN, RED, DIM, RESET = "\033[32m", "\033[31m", "\033[2m", "\033[0m"
+_TTY = sys.stdout.isatty()
+GREEN, RED, DIM, RESET = (
+    ("\033[32m", "\033[31m", "\033[2m", "\033[0m") if _TTY else ("", "", "", "")
+)
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
