@@ -5,6 +5,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 venv := justfile_directory() / ".venv"
 py := venv / "bin" / "python"
 port := env_var_or_default("ANTIGRAVITY_PORT", "8045")
+listen := env_var_or_default("ANTIGRAVITY_LISTEN", "127.0.0.1")
 upstream := env_var_or_default("ANTIGRAVITY_UPSTREAM", "https://generativelanguage.googleapis.com")
 
 # List the recipes.
@@ -17,11 +18,11 @@ setup:
 
 # Run the gateway on port 8045 against Gemini, with keys from GEMINI_API_KEYS.
 run *ARGS: setup
-    {{venv}}/bin/mitmdump -s addon.py --mode "reverse:{{upstream}}@{{port}}" --set connection_strategy=lazy {{ARGS}}
+    {{venv}}/bin/mitmdump -s addon.py --mode "reverse:{{upstream}}@{{listen}}:{{port}}" --set connection_strategy=lazy {{ARGS}}
 
 # The same under mitmweb, to inspect every mapping and retry in the browser.
 web *ARGS: setup
-    {{venv}}/bin/mitmweb -s addon.py --mode "reverse:{{upstream}}@{{port}}" --set connection_strategy=lazy {{ARGS}}
+    {{venv}}/bin/mitmweb -s addon.py --mode "reverse:{{upstream}}@{{listen}}:{{port}}" --set connection_strategy=lazy {{ARGS}}
 
 # Start the emulator and the gateway, run the guide's five checks, keep both running (--exit to stop).
 demo *ARGS: setup
