@@ -18,7 +18,7 @@ import pytest
 from antigravity.emulator import Emulator, Fault, run_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_429 = ROOT.parent / "shared" / "fixtures" / "gemini-error-429-retryinfo.json"
+FIXTURE_429 = ROOT / "tests" / "fixtures" / "recorded" / "gemini-error-429-retryinfo.json"
 FLASH = "gemini-2.5-flash"
 GREETING = f"Hello from the antigravity Gemini emulator ({FLASH}). You said: "
 
@@ -320,7 +320,6 @@ async def test_429_body_carries_quota_failure_and_retry_info(emu: Emulator, sess
     assert retry == {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34.4s"}
 
 
-@pytest.mark.skipif(not FIXTURE_429.exists(), reason="shared fixtures not present")
 async def test_429_body_has_the_shape_of_the_recorded_one(emu: Emulator, session) -> None:
     emu.add_fault(Fault(kind="429", retry_delay="34.4s"))
     ours = (await (await generate(session, emu)).json())["error"]
