@@ -1,6 +1,14 @@
 """A Gemini API emulator on loopback: the test double of the suite and the offline demo upstream.
 
 Every answer says it comes from the emulator, and every response carries `x-emulator: antigravity`.
+
+It rejects what Gemini rejects (`validation`: request shape, `schema_rules`: both schema
+dialects, `tools`: declarations and function-calling config, `conversation`: call/response
+turns, `thinking`: thinkingConfig per model, `signatures`: Gemini 3 thought signatures) and
+answers deterministically (`answers`, shaped by `render`). Tests steer it through the last user
+text: `[call:NAME]` calls NAME, `[call]` the first allowed tool, `[parallel]` every allowed tool
+in one turn (one tool twice); mode ANY always calls. Tool results are echoed back as
+`Tool results: NAME -> {JSON}`; media as `(1 image)`.
 """
 
 from .faults import Fault

@@ -93,3 +93,27 @@ def model_not_found(model: str, method: str = "generateContent") -> GeminiError:
 
 def not_found(path: str) -> GeminiError:
     return GeminiError(404, "NOT_FOUND", f"The requested URL {path} was not found on this server.")
+
+
+def invalid_value(where: str, value: Any, type_name: str) -> GeminiError:
+    """Google's message for a value of the wrong type (a scalar TYPE_* or a message name)."""
+    if not type_name.startswith(("TYPE_", "type.googleapis.com/")):
+        type_name = f"type.googleapis.com/google.ai.generativelanguage.v1beta.{type_name}"
+    return invalid_argument(
+        f"Invalid value at '{where}' ({type_name}), {json.dumps(value, ensure_ascii=False)}",
+        field_violation=True,
+    )
+
+
+def bad_bytes(where: str, value: Any) -> GeminiError:
+    """A `bytes` field (inline data, thought signature) that is not base64."""
+    return invalid_argument(
+        f"Invalid value at '{where}' (TYPE_BYTES), Base64 decoding failed for "
+        f"{json.dumps(value, ensure_ascii=False)}",
+        field_violation=True,
+    )
+
+
+def rule_violation(where: str, message: str) -> GeminiError:
+    """A request that parses but breaks one of Gemini's rules, named by its field path."""
+    return invalid_argument(f"* GenerateContentRequest.{where}: {message}")

@@ -183,7 +183,7 @@ class Emulator:
             raise model_not_found(model, method)
         if method == "countTokens":
             return self._count_tokens(body)
-        answer = answers.compose(model, validate_generate_request(body))
+        answer = answers.compose(model, validate_generate_request(body, model))
         fault = self._faults.take(key, model)
         if fault is not None:
             if error := fault.error(model):
@@ -204,11 +204,12 @@ class Emulator:
     def _count_tokens(self, body: Any) -> web.Response:
         if not isinstance(body, dict):
             raise invalid_argument("Invalid JSON payload received. Unexpected token.")
-        tokens = answers.prompt_tokens(body.get("generateContentRequest") or body)
+        request = body.get("generateContentRequest") or body
+        details = answers.prompt_details(request)
         return _json(
             {
-                "totalTokens": tokens,
-                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}],
+                "totalTokens": sum(d["tokenCount"] for d in details),
+                "promptTokensDetails": details,
             }
         )
 
