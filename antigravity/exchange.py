@@ -17,13 +17,14 @@ from antigravity import errors
 from antigravity.accounts import Account, Pool
 from antigravity.errors import ApiError
 from antigravity.mappers import chat_response
-from antigravity.mappers.canonical import CanonicalRequest, Dialect, Failure
+from antigravity.mappers.canonical import CanonicalRequest, Dialect, Event, Failure, ToolCall
 from antigravity.mappers.chat_request import from_chat
 from antigravity.mappers.gemini_request import gemini_body, gemini_path
 from antigravity.mappers.gemini_response import GeminiDecoder, SSESplitter, decode_whole
 from antigravity.openai.chat import ChatRequest
 from antigravity.openai.parse import load_json_object, validate
 from antigravity.routing import Route, RoutingTable
+from antigravity.signatures import SignatureStore
 
 
 @dataclass(slots=True)
@@ -35,23 +36,34 @@ class Exchange:
     answer_id: str
     created: int
     upstream_path: str
-    upstream_body: bytes
     client_body: dict[str, Any] = field(repr=False)
+    signatures: SignatureStore = field(repr=False)
 
     @property
     def stream(self) -> bool:
         return self.request.stream
+
+    def upstream_body(self) -> bytes:
+        return json.dumps(gemini_body(self.request), ensure_ascii=False).encode()
+
+    def remember(self, events: list[Event]) -> list[Event]:
+        """Keep the thought signatures of tool calls for the turns that will replay them."""
+        for event in events:
+            if isinstance(event, ToolCall) and event.signature:
+                self.signatures.put(event.call_id, event.signature)
+        return events
 
     def whole_answer(self, status: int, body: bytes) -> tuple[int, bytes]:
         """Translate a complete upstream answer (success or Google error) for the client."""
         if status != 200:
             return _error(errors.from_google(status, body))
         answer = chat_response.collect_chat(
-            decode_whole(body, self.request.n),
+            self.remember(decode_whole(body, self.request.n)),
             self.answer_id,
             self.route.requested,
             self.created,
             self.request.n,
+            self.request.logprobs,
         )
         if isinstance(answer, Failure):
             return answer.status, json.dumps(chat_response.failure_body(answer)).encode()
@@ -68,6 +80,7 @@ class StreamReshaper:
     """
 
     def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
         req = exchange.request
         self._splitter = SSESplitter()
         self._decoder = GeminiDecoder(req.n)
@@ -100,7 +113,7 @@ class StreamReshaper:
                     )
                     break
                 events.extend(self._decoder.decode(obj))
-            out = self._renderer.render(events)
+            out = self._renderer.render(self._exchange.remember(events))
         self.bytes_out += len(out)
         return out if out else []
 
@@ -111,11 +124,14 @@ class StreamReshaper:
         return self._renderer.render([Failure(502, message, code)])
 
 
-def prepare(dialect: Dialect, body: bytes, table: RoutingTable, pool: Pool) -> Exchange:
+def prepare(
+    dialect: Dialect, body: bytes, table: RoutingTable, pool: Pool, signatures: SignatureStore
+) -> Exchange:
     """Validate, route and translate a client request; raises ApiError for the client."""
     data = load_json_object(body)
-    request = from_chat(validate(ChatRequest, data))
-    route = table.resolve(request.model)
+    chat = validate(ChatRequest, data)
+    route = table.resolve(chat.model)
+    request = from_chat(chat, route.model, signatures.get)
     account = pool.pick()
     if account is None:
         raise ApiError(
@@ -126,7 +142,6 @@ def prepare(dialect: Dialect, body: bytes, table: RoutingTable, pool: Pool) -> E
             None,
             "no_accounts",
         )
-    upstream = gemini_body(request)
     return Exchange(
         dialect=dialect,
         request=request,
@@ -135,8 +150,8 @@ def prepare(dialect: Dialect, body: bytes, table: RoutingTable, pool: Pool) -> E
         answer_id=f"chatcmpl-{secrets.token_hex(12)}",
         created=int(time.time()),
         upstream_path=gemini_path(route.model, request.stream),
-        upstream_body=json.dumps(upstream, ensure_ascii=False).encode(),
         client_body=data,
+        signatures=signatures,
     )
 
 

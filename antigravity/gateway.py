@@ -15,17 +15,20 @@ import logging
 import os
 import secrets
 import time
+import zlib
 from dataclasses import dataclass, field
 
+import aiohttp
 from mitmproxy import connection, ctx, exceptions, http
 from mitmproxy.proxy.mode_specs import ProxyMode
 
-from antigravity import auth, endpoints, errorpage, inspect
+from antigravity import auth, endpoints, errorpage, inspect, media
 from antigravity.accounts import Pool, accounts_from_env, mask
 from antigravity.errors import ApiError
 from antigravity.exchange import Exchange, StreamReshaper, prepare
 from antigravity.options import DEFAULT_MAPPINGS, Settings, declare, settings
 from antigravity.routing import MappingsFile
+from antigravity.signatures import SignatureStore
 
 log = logging.getLogger("antigravity")
 
@@ -56,6 +59,8 @@ class Gateway:
         self.pool = Pool([])
         self._live: dict[str, Live] = {}
         self._reported_error: str | None = None
+        self.signatures = SignatureStore()
+        self._http: aiohttp.ClientSession | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -103,7 +108,9 @@ class Gateway:
         if flow.is_replay or flow.response or self.settings is None:
             return
         headers = flow.request.headers
-        denied = auth.check(self.auth_mode, self.settings.api_key, headers, flow.request.path)
+        denied = None
+        if flow.request.method != "OPTIONS":  # browsers send no credentials on preflights
+            denied = auth.check(self.auth_mode, self.settings.api_key, headers, flow.request.path)
         for name in _CLIENT_KEY_HEADERS:
             if name in headers:
                 headers[name] = mask(headers[name])
@@ -112,12 +119,17 @@ class Gateway:
         if denied is not None:
             self._answer_error(flow, denied)
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
         if flow.is_replay or flow.response or self.settings is None:
             return
         try:
             endpoint = endpoints.classify(flow.request.method, flow.request.path)
-            self._serve(flow, endpoint)
+            exchange = self._serve(flow, endpoint)
+            if exchange is not None:
+                if exchange.request.remote_media:
+                    notes = await media.inline_remote(exchange.request.contents, self._session())
+                    exchange.request.notes.extend(notes)
+                self._forward(flow, exchange)
         except ApiError as e:
             self._answer_error(flow, e)
 
@@ -166,36 +178,47 @@ class Gateway:
         for live in self._live.values():
             self._stop_timer(live)
         self._live.clear()
+        if self._http is not None and not self._http.closed:
+            # done() must stay sync; the session's connector closes on the running loop.
+            asyncio.get_event_loop().create_task(self._http.close())
+            self._http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(headers={"user-agent": "antigravity-gateway"})
+        return self._http
 
     # -- work -----------------------------------------------------------------------------
 
-    def _serve(self, flow: http.HTTPFlow, endpoint: endpoints.Endpoint) -> None:
+    def _serve(self, flow: http.HTTPFlow, endpoint: endpoints.Endpoint) -> Exchange | None:
+        """Answer a local route, or return the exchange to send upstream."""
         assert self.mappings is not None and self.settings is not None
         if endpoint.kind == "preflight":
             self._answer(flow, 204, b"", _preflight_headers(flow))
-            return
+            return None
         if endpoint.kind == "health":
             self._answer_json(flow, 200, {"status": "ok"})
-            return
+            return None
         self._reload_mappings()
         table = self.mappings.table
         if endpoint.kind == "models":
             self._answer_json(flow, 200, endpoints.models_list(table))
-        elif endpoint.kind == "model":
+            return None
+        if endpoint.kind == "model":
             assert endpoint.model is not None
             self._answer_json(flow, 200, endpoints.model_detail(table, endpoint.model))
-        elif endpoint.kind == "chat":
+            return None
+        if endpoint.kind == "chat":
             body = _client_body(flow, self.settings.max_body)
-            self._forward(flow, prepare("chat", body, table, self.pool))
-        else:
-            raise ApiError(
-                501,
-                f"{endpoint.path} is not implemented by this version of the gateway yet; use "
-                "POST /v1/chat/completions.",
-                "invalid_request_error",
-                None,
-                "not_implemented",
-            )
+            return prepare("chat", body, table, self.pool, self.signatures)
+        raise ApiError(
+            501,
+            f"{endpoint.path} is not implemented by this version of the gateway yet; use "
+            "POST /v1/chat/completions.",
+            "invalid_request_error",
+            None,
+            "not_implemented",
+        )
 
     def _reload_mappings(self) -> None:
         assert self.mappings is not None
@@ -217,7 +240,7 @@ class Gateway:
             user_agent="antigravity-gateway",
             x_goog_api_key=exchange.account.secret,
         )
-        req.content = exchange.upstream_body
+        req.content = exchange.upstream_body()
         live = Live(exchange, _request_id())
         self._live[flow.id] = live
         self._arm_timer(flow, live)
@@ -348,19 +371,38 @@ def _too_large(limit: int) -> ApiError:
 
 
 def _client_body(flow: http.HTTPFlow, limit: int) -> bytes:
-    if len(flow.request.raw_content or b"") > limit:
+    """The decoded request body, never inflated beyond `limit` (compressed bodies included)."""
+    raw = flow.request.raw_content or b""
+    if len(raw) > limit:
         raise _too_large(limit)
-    try:
-        body = flow.request.content or b""
-    except ValueError:
+    encoding = flow.request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "identity":
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
         raise ApiError(
-            400,
-            "The request body could not be decoded (check its content-encoding).",
+            415,
+            f"Unsupported content-encoding '{encoding}'; send the body plain, gzip or deflate.",
             "invalid_request_error",
             None,
-            "invalid_body",
-        ) from None
-    return body
+            "unsupported_encoding",
+        )
+    for wbits in (47, -15):  # gzip or zlib (auto-detected), then raw deflate
+        inflater = zlib.decompressobj(wbits=wbits)
+        try:
+            body = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            continue
+        if len(body) > limit:
+            raise _too_large(limit)
+        if inflater.eof:
+            return body
+    raise ApiError(
+        400,
+        f"The request body could not be decoded as {encoding}.",
+        "invalid_request_error",
+        None,
+        "invalid_body",
+    )
 
 
 def _preflight_headers(flow: http.HTTPFlow) -> dict[str, str]:

@@ -26,16 +26,49 @@ class CanonicalRequest:
     contents: list[dict[str, Any]]
     system: list[str] = field(default_factory=list)
     generation: dict[str, Any] = field(default_factory=dict)
+    tools: list[dict[str, Any]] = field(default_factory=list)  # Gemini functionDeclarations
+    tool_config: dict[str, Any] | None = None  # Gemini functionCallingConfig
     include_usage: bool = False
     n: int = 1
+    logprobs: bool = False
+    # Remote media (http/https URLs) the gateway must fetch and inline before sending.
+    remote_media: bool = False
     # Notes for the inspector about what was changed or dropped while translating.
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
 class TextDelta:
     index: int
     text: str
+    logprobs: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class ThoughtDelta:
+    """Thinking text, shown to clients as `reasoning_content`."""
+
+    index: int
+    text: str
+
+
+@dataclass(slots=True, frozen=True)
+class ToolCall:
+    """One complete function call (Gemini sends calls whole, never in fragments)."""
+
+    index: int
+    call_index: int  # position among this choice's calls
+    call_id: str
+    name: str
+    arguments: str  # JSON text, as OpenAI clients expect
+    signature: str | None = None  # Gemini 3 thought signature, to replay in later turns
 
 
 @dataclass(slots=True, frozen=True)
@@ -67,4 +100,4 @@ class Failure:
     type: str = "server_error"
 
 
-Event = TextDelta | Finish | Usage | Failure
+Event = TextDelta | ThoughtDelta | ToolCall | Finish | Usage | Failure

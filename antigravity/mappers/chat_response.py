@@ -6,7 +6,16 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from antigravity.mappers.canonical import Event, Failure, Finish, TextDelta, Usage
+from antigravity.mappers.canonical import (
+    Event,
+    Failure,
+    Finish,
+    TextDelta,
+    ThoughtDelta,
+    TokenLogprob,
+    ToolCall,
+    Usage,
+)
 
 
 def usage_object(usage: Usage | None) -> dict[str, Any]:
@@ -31,19 +40,74 @@ def failure_body(failure: Failure) -> dict[str, Any]:
     }
 
 
+def logprob_objects(tokens: Iterable[TokenLogprob]) -> list[dict[str, Any]]:
+    return [
+        {
+            "token": t.token,
+            "logprob": t.logprob,
+            "bytes": list(t.token.encode()),
+            "top_logprobs": [
+                {"token": tok, "logprob": lp, "bytes": list(tok.encode())} for tok, lp in t.top
+            ],
+        }
+        for t in tokens
+    ]
+
+
+def tool_call_object(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+class _Choice:
+    """One choice of a whole answer, accumulated from events."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.thoughts: list[str] = []
+        self.calls: list[ToolCall] = []
+        self.logprobs: list[TokenLogprob] = []
+        self.reason: str | None = None
+
+    def message(self) -> dict[str, Any]:
+        msg: dict[str, Any] = {
+            "role": "assistant",
+            # OpenAI answers content null beside tool calls when there is no text.
+            "content": "".join(self.text) if self.text or not self.calls else None,
+            "refusal": None,
+        }
+        if self.thoughts:
+            msg["reasoning_content"] = "".join(self.thoughts)
+        if self.calls:
+            msg["tool_calls"] = [tool_call_object(c) for c in self.calls]
+        return msg
+
+
 def collect_chat(
-    events: Iterable[Event], completion_id: str, model: str, created: int, n: int = 1
+    events: Iterable[Event],
+    completion_id: str,
+    model: str,
+    created: int,
+    n: int = 1,
+    logprobs: bool = False,
 ) -> dict[str, Any] | Failure:
     """A whole `chat.completion`, or the failure that replaces it."""
-    texts: list[list[str]] = [[] for _ in range(n)]
-    reasons: list[str | None] = [None] * n
+    choices = [_Choice() for _ in range(n)]
     usage: Usage | None = None
     for event in events:
         match event:
-            case TextDelta(index=i, text=text) if i < n:
-                texts[i].append(text)
-            case Finish(index=i, reason=reason) if i < n:
-                reasons[i] = reason
+            case TextDelta(index=i) if i < n:
+                choices[i].text.append(event.text)
+                choices[i].logprobs.extend(event.logprobs)
+            case ThoughtDelta(index=i) if i < n:
+                choices[i].thoughts.append(event.text)
+            case ToolCall(index=i) if i < n:
+                choices[i].calls.append(event)
+            case Finish(index=i) if i < n:
+                choices[i].reason = event.reason
             case Usage():
                 usage = event
             case Failure():
@@ -56,11 +120,13 @@ def collect_chat(
         "choices": [
             {
                 "index": i,
-                "message": {"role": "assistant", "content": "".join(texts[i]), "refusal": None},
-                "logprobs": None,
-                "finish_reason": reasons[i] or "stop",
+                "message": c.message(),
+                "logprobs": {"content": logprob_objects(c.logprobs), "refusal": None}
+                if logprobs
+                else None,
+                "finish_reason": c.reason or ("tool_calls" if c.calls else "stop"),
             }
-            for i in range(n)
+            for i, c in enumerate(choices)
         ],
         "usage": usage_object(usage),
     }
@@ -69,8 +135,10 @@ def collect_chat(
 class ChatStreamRenderer:
     """Renders events as `chat.completion.chunk` SSE frames, in OpenAI's order.
 
-    First chunk of a choice: role and empty content; then content deltas; then an empty delta
-    with `finish_reason`; with `include_usage` a last chunk with `choices: []`; then `[DONE]`.
+    First chunk of a choice: the role (with empty content, or null content before tool calls);
+    then content / reasoning / tool-call deltas; then an empty delta with `finish_reason`; with
+    `include_usage` a last chunk with `choices: []`; then `[DONE]`. A tool call is two deltas:
+    `index`, `id`, `type` and `name` with empty arguments, then the arguments.
     """
 
     def __init__(
@@ -92,22 +160,42 @@ class ChatStreamRenderer:
         self._head = head
 
     def render(self, events: Iterable[Event]) -> bytes:
+        if self.done:
+            return b""
         out = bytearray()
         for event in events:
             match event:
                 case TextDelta(index=i, text=text) if i < self.n:
                     if not self._started[i]:
-                        out += self._start(i)
-                    out += (
-                        self._prefix
-                        + str(i).encode()
-                        + b',"delta":{"content":'
-                        + json.dumps(text).encode()
-                        + b'},"logprobs":null,"finish_reason":null}]}\n\n'
-                    )
+                        out += self._start(i, "")
+                    if event.logprobs:
+                        out += self._delta(i, {"content": text}, _logprobs(event.logprobs))
+                    else:
+                        out += (
+                            self._prefix
+                            + str(i).encode()
+                            + b',"delta":{"content":'
+                            + json.dumps(text).encode()
+                            + b'},"logprobs":null,"finish_reason":null}]}\n\n'
+                        )
+                case ThoughtDelta(index=i, text=text) if i < self.n:
+                    if not self._started[i]:
+                        out += self._start(i, "")
+                    out += self._delta(i, {"reasoning_content": text})
+                case ToolCall(index=i) if i < self.n:
+                    if not self._started[i]:
+                        out += self._start(i, None)
+                    opening = tool_call_object(event)
+                    opening["function"] = {"name": event.name, "arguments": ""}
+                    out += self._delta(i, {"tool_calls": [{"index": event.call_index, **opening}]})
+                    arguments = {
+                        "index": event.call_index,
+                        "function": {"arguments": event.arguments},
+                    }
+                    out += self._delta(i, {"tool_calls": [arguments]})
                 case Finish(index=i, reason=reason) if i < self.n:
                     if not self._started[i]:
-                        out += self._start(i)
+                        out += self._start(i, "")
                     out += self._chunk(
                         [{"index": i, "delta": {}, "logprobs": None, "finish_reason": reason}]
                     )
@@ -115,6 +203,7 @@ class ChatStreamRenderer:
                     self.usage = event
                 case Failure():
                     out += self._fail(event)
+                    break
         return bytes(out)
 
     def close(self) -> bytes:
@@ -132,12 +221,20 @@ class ChatStreamRenderer:
         self.done = True
         return b"data: " + json.dumps(failure_body(failure)).encode() + b"\n\ndata: [DONE]\n\n"
 
-    def _start(self, i: int) -> bytes:
+    def _start(self, i: int, content: str | None) -> bytes:
         self._started[i] = True
-        delta = {"role": "assistant", "content": "", "refusal": None}
-        return self._chunk([{"index": i, "delta": delta, "logprobs": None, "finish_reason": None}])
+        return self._delta(i, {"role": "assistant", "content": content, "refusal": None})
+
+    def _delta(
+        self, i: int, delta: dict[str, Any], logprobs: dict[str, Any] | None = None
+    ) -> bytes:
+        choice = {"index": i, "delta": delta, "logprobs": logprobs, "finish_reason": None}
+        return self._chunk([choice])
 
     def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
-        return (
-            b"data: " + json.dumps({**self._head, "choices": choices, **extra}).encode() + b"\n\n"
-        )
+        body = json.dumps({**self._head, "choices": choices, **extra}, ensure_ascii=False)
+        return b"data: " + body.encode() + b"\n\n"
+
+
+def _logprobs(tokens: tuple[TokenLogprob, ...]) -> dict[str, Any]:
+    return {"content": logprob_objects(tokens), "refusal": None}

@@ -11,6 +11,10 @@ def gemini_body(req: CanonicalRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"contents": req.contents}
     if req.system:
         body["systemInstruction"] = {"parts": [{"text": "\n\n".join(req.system)}]}
+    if req.tools:
+        body["tools"] = [{"functionDeclarations": req.tools}]
+    if req.tool_config:
+        body["toolConfig"] = {"functionCallingConfig": req.tool_config}
     if req.generation:
         body["generationConfig"] = req.generation
     return body

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
-from antigravity.mappers.canonical import Event, Failure, Finish, FinishReason, TextDelta, Usage
+from antigravity.mappers.canonical import (
+    Event,
+    Failure,
+    Finish,
+    FinishReason,
+    TextDelta,
+    ThoughtDelta,
+    TokenLogprob,
+    ToolCall,
+    Usage,
+)
 
 # Gemini finishReason -> OpenAI finish_reason. Reasons missing here are failures (below) or
 # unknown future values, which end the answer normally as "stop".
@@ -43,6 +54,7 @@ class GeminiDecoder:
         self.usage: Usage | None = None
         self.finished: set[int] = set()
         self.failed = False
+        self._calls: dict[int, int] = {}  # choice index -> tool calls seen
 
     def decode(self, obj: dict[str, Any]) -> list[Event]:
         events: list[Event] = []
@@ -59,14 +71,24 @@ class GeminiDecoder:
             return events
         for cand in obj.get("candidates") or ():
             index = cand.get("index", 0)
+            logprobs = _logprobs(cand.get("logprobsResult"))
             for part in (cand.get("content") or {}).get("parts") or ():
                 text = part.get("text")
-                if text and not part.get("thought"):
-                    events.append(TextDelta(index, text))
+                if "functionCall" in part:
+                    events.append(self._call(index, part))
+                elif not text:
+                    continue
+                elif part.get("thought"):
+                    events.append(ThoughtDelta(index, text))
+                else:
+                    events.append(TextDelta(index, text, logprobs))
+                    logprobs = ()  # one chunk's tokens belong to its text, reported once
             reason = cand.get("finishReason")
             if reason and index not in self.finished:
                 self.finished.add(index)
-                if reason in FAILING_REASONS:
+                if reason == "STOP" and self._calls.get(index):
+                    events.append(Finish(index, "tool_calls", reason))
+                elif reason in FAILING_REASONS:
                     self.failed = True
                     detail = cand.get("finishMessage") or ""
                     events.append(
@@ -79,6 +101,19 @@ class GeminiDecoder:
                 else:
                     events.append(Finish(index, FINISH_REASONS.get(reason, "stop"), reason))
         return events
+
+    def _call(self, index: int, part: dict[str, Any]) -> ToolCall:
+        call = part["functionCall"]
+        k = self._calls.get(index, 0)
+        self._calls[index] = k + 1
+        return ToolCall(
+            index=index,
+            call_index=k,
+            call_id=f"call_{secrets.token_hex(12)}",
+            name=call.get("name", ""),
+            arguments=json.dumps(call.get("args") or {}, ensure_ascii=False),
+            signature=part.get("thoughtSignature"),
+        )
 
     def close(self) -> list[Event]:
         """Events owed at the end of the answer: a failure if it was incomplete, then usage."""
@@ -139,6 +174,24 @@ class SSESplitter:
 
     def pending(self) -> bytes:
         return self._buf
+
+
+def _logprobs(result: dict[str, Any] | None) -> tuple[TokenLogprob, ...]:
+    if not result:
+        return ()
+    chosen = result.get("chosenCandidates") or []
+    tops = result.get("topCandidates") or []
+    out = []
+    for k, token in enumerate(chosen):
+        alternatives = tops[k].get("candidates", []) if k < len(tops) else []
+        out.append(
+            TokenLogprob(
+                token.get("token", ""),
+                token.get("logProbability", 0.0),
+                tuple((a.get("token", ""), a.get("logProbability", 0.0)) for a in alternatives),
+            )
+        )
+    return tuple(out)
 
 
 def _usage(meta: dict[str, Any]) -> Usage:

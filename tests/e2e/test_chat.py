@@ -45,7 +45,7 @@ def test_system_and_generation_controls_reach_gemini(
         model="gemini-2.5-flash",
         messages=[{"role": "system", "content": "Be brief."}, *HELLO],
         temperature=0.2,
-        max_tokens=5,
+        max_completion_tokens=5,
         stop=["END"],
     )
     body = emulator.requests[-1].body
@@ -58,7 +58,9 @@ def test_system_and_generation_controls_reach_gemini(
 
 
 def test_max_tokens_reached_gives_finish_reason_length(client: openai.OpenAI) -> None:
-    answer = client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO, max_tokens=3)
+    answer = client.chat.completions.create(
+        model="gemini-2.5-flash", messages=HELLO, max_completion_tokens=3
+    )
     assert answer.choices[0].finish_reason == "length"
     assert answer.usage.completion_tokens == 3
 

@@ -151,11 +151,6 @@ async def test_auth_mode_that_needs_a_key_is_refused_without_one(
         tctx.configure(gateway, antigravity_auth_mode=mode)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="requestheaders checks the key before classifying the route, so a browser's CORS "
-    "preflight (which never carries credentials) gets 401 in strict mode",
-)
 async def test_preflight_needs_no_key_even_in_strict_mode(
     tctx: taddons.context, gateway: Gateway
 ) -> None:

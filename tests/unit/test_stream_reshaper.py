@@ -12,6 +12,7 @@ from antigravity.accounts import Account
 from antigravity.exchange import Exchange
 from antigravity.mappers.canonical import CanonicalRequest
 from antigravity.routing import Route
+from antigravity.signatures import SignatureStore
 from tests.conftest import gemini_sse
 
 
@@ -32,8 +33,8 @@ def exchange(include_usage: bool = True, n: int = 1) -> Exchange:
         answer_id="chatcmpl-test",
         created=1700000000,
         upstream_path="/",
-        upstream_body=b"{}",
         client_body={},
+        signatures=SignatureStore(),
     )
 
 
