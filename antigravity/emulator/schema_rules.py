@@ -205,7 +205,8 @@ class _JsonSchemaCheck:
 
     def _ref(self, node: dict[str, Any], at: str) -> None:
         ref = node["$ref"]
-        others = [k for k in node if not k.startswith("$")]
+        # Gemini tolerates a description beside $ref (pydantic writes one there).
+        others = [k for k in node if not k.startswith("$") and k != "description"]
         if others:
             raise rule_violation(
                 at,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from antigravity.errors import invalid_request
+from antigravity.mappers import schema
 from antigravity.mappers.canonical import CanonicalRequest
 from antigravity.openai.chat import ChatRequest, ContentPart, FunctionDef, Message
 from antigravity.signatures import DUMMY_SIGNATURE
@@ -325,9 +326,7 @@ def _declaration(fn: FunctionDef, where: str, notes: list[str]) -> dict[str, Any
     return decl
 
 
-def _schema(value: dict[str, Any], param: str, for_parameters: bool) -> Any:
-    from antigravity.mappers import schema
-
+def _schema(value: dict[str, Any], param: str, for_parameters: bool) -> schema.SchemaResult:
     try:
         return schema.to_json_schema(value, for_parameters=for_parameters)
     except schema.SchemaError as e:

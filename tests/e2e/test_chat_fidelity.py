@@ -8,7 +8,7 @@ from enum import Enum
 
 import openai
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from antigravity.emulator import Emulator
 
@@ -136,7 +136,7 @@ class Place(BaseModel):
 
 
 class Forecast(BaseModel):
-    place: Place
+    place: Place = Field(description="Where the forecast is for")
     unit: Unit
     days: list[int]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_emulator_tools import ask, emu, parts, post, rejected, session
+from tests.unit.test_emulator_tools import FLASH, ask, emu, parts, post, rejected, session
 
 __all__ = ["emu", "session"]  # fixtures shared with the tools tests
 
@@ -211,13 +211,23 @@ async def test_ref_with_sibling_keywords_is_rejected(emu, session) -> None:
     schema = {
         "$defs": {"A": {"type": "string"}},
         "type": "object",
-        "properties": {"a": {"$ref": "#/$defs/A", "description": "the a"}},
+        "properties": {"a": {"$ref": "#/$defs/A", "title": "A"}},
     }
     message = await rejected(session, emu, with_json_schema(schema))
     assert message == (
         f"* GenerateContentRequest.{DECL}.parameters_json_schema.properties.a: when $ref is set, "
-        'no other properties except those starting with "$" may be set; found "description".'
+        'no other properties except those starting with "$" may be set; found "title".'
     )
+
+
+async def test_ref_with_a_description_beside_it_is_accepted(emu, session) -> None:
+    schema = {
+        "$defs": {"A": {"type": "string"}},
+        "type": "object",
+        "properties": {"a": {"$ref": "#/$defs/A", "description": "the a"}},
+    }
+    status, data = await post(session, emu, with_json_schema(schema), FLASH)
+    assert status == 200, data
 
 
 async def test_unknown_json_schema_type_is_rejected(emu, session) -> None:
