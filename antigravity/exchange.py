@@ -38,6 +38,8 @@ class Exchange:
     upstream_path: str
     client_body: dict[str, Any] = field(repr=False)
     signatures: SignatureStore = field(repr=False)
+    # One entry per upstream attempt, plain data for the inspector (account, status, why).
+    attempts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def stream(self) -> bool:
@@ -73,6 +75,9 @@ class Exchange:
         return StreamReshaper(self)
 
 
+KEEP_BYTES = 256 * 1024
+
+
 class StreamReshaper:
     """mitmproxy stream callable: Gemini SSE byte pieces in, OpenAI SSE bytes out.
 
@@ -93,6 +98,8 @@ class StreamReshaper:
         )
         self.last_activity = time.monotonic()
         self.bytes_out = 0
+        # What the client received, kept (bounded) so mitmweb can show the streamed answer.
+        self.kept = bytearray()
 
     def __call__(self, data: bytes) -> bytes | list[bytes]:
         # An empty bytes piece would go out as a zero-length HTTP/1 chunk, which ends the
@@ -115,6 +122,8 @@ class StreamReshaper:
                 events.extend(self._decoder.decode(obj))
             out = self._renderer.render(self._exchange.remember(events))
         self.bytes_out += len(out)
+        if len(self.kept) < KEEP_BYTES:
+            self.kept += out[: KEEP_BYTES - len(self.kept)]
         return out if out else []
 
     def abort(self, message: str, code: str) -> bytes:
