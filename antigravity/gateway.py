@@ -158,7 +158,7 @@ class Gateway:
             resp.reason = ""
             resp.headers = self._client_headers(flow, live, "application/json")
             resp.content = body
-        inspect.record_answer(flow, live.exchange, resp.status_code)
+        inspect.record_answer(flow, live.exchange, resp.status_code, live.reshaper)
 
     def error(self, flow: http.HTTPFlow) -> None:
         live = self._live.pop(flow.id, None)

@@ -7,7 +7,7 @@ from typing import Any
 from mitmproxy import http
 
 from antigravity.errors import ApiError
-from antigravity.exchange import Exchange
+from antigravity.exchange import Exchange, StreamReshaper
 
 KEY = "antigravity"
 
@@ -30,7 +30,9 @@ def record_request(flow: http.HTTPFlow, exchange: Exchange) -> None:
     flow.comment = summary(exchange)
 
 
-def record_answer(flow: http.HTTPFlow, exchange: Exchange, status: int) -> None:
+def record_answer(
+    flow: http.HTTPFlow, exchange: Exchange, status: int, reshaper: StreamReshaper | None = None
+) -> None:
     _notes(flow)["client_status"] = status
     flow.comment = summary(exchange, status)
     if status >= 400:
