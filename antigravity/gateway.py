@@ -26,6 +26,7 @@ from antigravity import auth, endpoints, errorpage, inspect, media
 from antigravity.accounts import Pool, accounts_from_env, mask
 from antigravity.errors import ApiError
 from antigravity.exchange import Exchange, StreamReshaper, prepare
+from antigravity.history import ResponseHistory
 from antigravity.options import DEFAULT_MAPPINGS, Settings, declare, settings
 from antigravity.routing import MappingsFile
 from antigravity.signatures import SignatureStore
@@ -60,6 +61,7 @@ class Gateway:
         self._live: dict[str, Live] = {}
         self._reported_error: str | None = None
         self.signatures = SignatureStore()
+        self.history = ResponseHistory()
         self._http: aiohttp.ClientSession | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -208,16 +210,15 @@ class Gateway:
             assert endpoint.model is not None
             self._answer_json(flow, 200, endpoints.model_detail(table, endpoint.model))
             return None
-        if endpoint.kind == "chat":
-            body = _client_body(flow, self.settings.max_body)
-            return prepare("chat", body, table, self.pool, self.signatures)
-        raise ApiError(
-            501,
-            f"{endpoint.path} is not implemented by this version of the gateway yet; use "
-            "POST /v1/chat/completions.",
-            "invalid_request_error",
-            None,
-            "not_implemented",
+        body = _client_body(flow, self.settings.max_body)
+        assert endpoint.kind in ("chat", "completions", "responses")
+        return prepare(
+            endpoint.kind,
+            body,
+            table,
+            lambda model: self.pool.pick(),
+            self.signatures,
+            self.history,
         )
 
     def _reload_mappings(self) -> None:

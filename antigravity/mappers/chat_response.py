@@ -202,7 +202,7 @@ class ChatStreamRenderer:
                 case Usage():
                     self.usage = event
                 case Failure():
-                    out += self._fail(event)
+                    out += self.abort(event)
                     break
         return bytes(out)
 
@@ -216,7 +216,7 @@ class ChatStreamRenderer:
             out += self._chunk([], usage=usage_object(self.usage))
         return out + b"data: [DONE]\n\n"
 
-    def _fail(self, failure: Failure) -> bytes:
+    def abort(self, failure: Failure) -> bytes:
         # OpenAI clients raise on an `error` payload; [DONE] then ends the stream cleanly.
         self.done = True
         return b"data: " + json.dumps(failure_body(failure)).encode() + b"\n\ndata: [DONE]\n\n"

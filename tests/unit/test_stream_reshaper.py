@@ -32,7 +32,6 @@ def exchange(include_usage: bool = True, n: int = 1) -> Exchange:
         account=Account("key-1", "secret-key-value-123456"),
         answer_id="chatcmpl-test",
         created=1700000000,
-        upstream_path="/",
         client_body={},
         signatures=SignatureStore(),
     )
@@ -40,10 +39,10 @@ def exchange(include_usage: bool = True, n: int = 1) -> Exchange:
 
 def reshape(pieces: list[bytes], include_usage: bool = True) -> bytes:
     reshaper = exchange(include_usage).reshaper()
-    out = [reshaper(p) for p in pieces] + [reshaper(b"")]
+    out = [piece for p in [*pieces, b""] for piece in reshaper(p)]
     # mitmproxy sends each returned piece as an HTTP chunk: an empty one would end the body.
     assert b"" not in out
-    return b"".join(o for o in out if o)
+    return b"".join(out)
 
 
 def sse_payloads(out: bytes) -> list[str]:
