@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from antigravity import errors
@@ -20,7 +20,14 @@ from antigravity.accounts import Account
 from antigravity.errors import ApiError
 from antigravity.history import ResponseHistory
 from antigravity.mappers import chat_response, completions, responses_request, responses_response
-from antigravity.mappers.canonical import CanonicalRequest, Dialect, Event, Failure, ToolCall
+from antigravity.mappers.canonical import (
+    CanonicalRequest,
+    Dialect,
+    Event,
+    Failure,
+    ThoughtDelta,
+    ToolCall,
+)
 from antigravity.mappers.chat_request import from_chat
 from antigravity.mappers.gemini_request import gemini_body, gemini_path
 from antigravity.mappers.gemini_response import GeminiDecoder, SSESplitter, decode_whole
@@ -175,6 +182,7 @@ class StreamReshaper:
         self._splitter = SSESplitter()
         self._decoder = GeminiDecoder(exchange.request.n)
         self._renderer = exchange.renderer(stream=True)
+        self._hidden_thoughts = exchange.request.hidden_thoughts
         self.last_activity = time.monotonic()
         self.bytes_out = 0
         # What the client received, kept (bounded) so mitmweb can show the streamed answer.
@@ -192,6 +200,7 @@ class StreamReshaper:
             self._exchange.store(self._renderer)
         else:
             events: list[Event] = []
+            keep_alive = False
             for payload in self._splitter.feed(data):
                 try:
                     obj = json.loads(payload)
@@ -203,7 +212,13 @@ class StreamReshaper:
                     )
                     break
                 events.extend(self._decoder.decode(obj))
+            if self._hidden_thoughts:
+                shown = [e for e in events if not isinstance(e, ThoughtDelta)]
+                keep_alive = len(shown) < len(events)
+                events = shown
             out = self._renderer.render(self._exchange.remember(events))
+            if keep_alive and not self._renderer.done:
+                out = b": keep-alive\n\n" + out
         self.bytes_out += len(out)
         if len(self.kept) < KEEP_BYTES:
             self.kept += out[: KEEP_BYTES - len(self.kept)]

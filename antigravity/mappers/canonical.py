@@ -33,6 +33,8 @@ class CanonicalRequest:
     logprobs: bool = False
     # Remote media (http/https URLs) the gateway must fetch and inline before sending.
     remote_media: bool = False
+    # Thoughts requested only to keep a quiet stream alive; the client does not see them.
+    hidden_thoughts: bool = False
     # Notes for the inspector about what was changed or dropped while translating.
     notes: list[str] = field(default_factory=list)
 

@@ -69,6 +69,7 @@ def from_chat(
     conversation.finish()
     tools = _tools(req, notes)
     generation, remote = _generation(req, target, notes), conversation.remote_media
+    hidden = bool(req.stream) and _keep_alive_thoughts(generation, target)
     return CanonicalRequest(
         dialect="chat",
         model=req.model.strip(),
@@ -82,6 +83,7 @@ def from_chat(
         n=req.n or 1,
         logprobs=bool(req.logprobs),
         remote_media=remote,
+        hidden_thoughts=hidden,
         notes=notes,
     )
 
@@ -400,6 +402,23 @@ def _thinking(
     if effort is not None:
         notes.append(f"reasoning_effort ignored: {target} has no thinking controls")
     return None, 0
+
+
+def _keep_alive_thoughts(generation: dict[str, Any], target: str) -> bool:
+    """Ask a thinking model for its thought summaries so a long think is not a silent stream.
+
+    Gemini sends nothing while it thinks; clients with idle timeouts give up. Thought chunks
+    the client did not ask to see are sent as SSE keep-alive comments instead.
+    """
+    thinking = generation.get("thinkingConfig") or {}
+    if thinking.get("includeThoughts") or thinking.get("thinkingBudget") == 0:
+        return False
+    thinks = target.startswith("gemini-3") or (
+        target.startswith("gemini-2.5") and "flash-lite" not in target
+    )
+    if thinks:
+        generation["thinkingConfig"] = {**thinking, "includeThoughts": True}
+    return thinks
 
 
 def _generation(req: ChatRequest, target: str, notes: list[str]) -> dict[str, Any]:

@@ -343,3 +343,18 @@ def test_assistant_text_and_calls_in_one_turn() -> None:
     )
     assert out["contents"][1]["parts"][0] == {"text": "Let me check."}
     assert out["contents"][2]["parts"][0]["functionResponse"]["response"] == {"result": [1]}
+
+
+def test_streams_on_thinking_models_ask_for_thoughts_to_keep_alive() -> None:
+    data = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    req = from_chat(validate(ChatRequest, data), "gemini-2.5-flash")
+    assert req.hidden_thoughts
+    assert req.generation["thinkingConfig"] == {"includeThoughts": True}
+    lite = from_chat(validate(ChatRequest, data), "gemini-2.5-flash-lite")
+    assert not lite.hidden_thoughts and "thinkingConfig" not in lite.generation
+    shown = from_chat(
+        validate(ChatRequest, {**data, "reasoning_effort": "low"}), "gemini-2.5-flash"
+    )
+    assert not shown.hidden_thoughts
+    whole = from_chat(validate(ChatRequest, {**data, "stream": False}), "gemini-2.5-flash")
+    assert not whole.hidden_thoughts

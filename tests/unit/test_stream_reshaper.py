@@ -154,3 +154,29 @@ def test_non_ascii_text_split_inside_a_character_survives() -> None:
     for cut in range(1, len(raw)):
         out = chunks(reshape([raw[:cut], raw[cut:]], include_usage=False))
         assert "".join(c.choices[0].delta.content or "" for c in out) == "Привет, мир ✓"
+
+
+def test_hidden_thoughts_become_keep_alive_comments_not_content() -> None:
+    ex = exchange(include_usage=False)
+    ex.request.hidden_thoughts = True
+    reshaper = ex.reshaper()
+    thought = {
+        "candidates": [
+            {"content": {"parts": [{"text": "hmm", "thought": True}], "role": "model"}, "index": 0}
+        ]
+    }
+    answer = {
+        "candidates": [
+            {
+                "content": {"parts": [{"text": "Hi"}], "role": "model"},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ]
+    }
+    first = b"".join(reshaper(b"data: " + json.dumps(thought).encode() + b"\r\n\r\n"))
+    assert first == b": keep-alive\n\n"
+    rest = b"".join(reshaper(b"data: " + json.dumps(answer).encode() + b"\r\n\r\n"))
+    rest += b"".join(reshaper(b""))
+    assert b"hmm" not in rest and b"reasoning_content" not in rest
+    assert chunks(rest)[1].choices[0].delta.content == "Hi"
