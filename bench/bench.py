@@ -140,6 +140,10 @@ def request_for(target: Target, stream: bool) -> tuple[str, dict[str, str], byte
         url = f"{target.url}/v1beta/models/{MODEL_GEMINI}:{method}"
         headers = {"content-type": "application/json", "x-goog-api-key": KEYS[0]}
         body: dict[str, Any] = {"contents": [{"role": "user", "parts": [{"text": PROMPT}]}]}
+        if stream:
+            # The gateway asks thinking models for thought summaries on streams (its
+            # keep-alives); the bare side asks for the same, so both move the same bytes.
+            body["generationConfig"] = {"thinkingConfig": {"includeThoughts": True}}
     else:
         url = f"{target.url}/v1/chat/completions"
         headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
@@ -163,7 +167,7 @@ def _has_text(dialect: Dialect, event: bytes) -> bool:
             obj = json.loads(payload)
             if dialect == "gemini":
                 parts = obj["candidates"][0]["content"]["parts"]
-                return any(p.get("text") for p in parts)
+                return any(p.get("text") and not p.get("thought") for p in parts)
             return bool(obj["choices"][0]["delta"].get("content"))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             return False
