@@ -4,6 +4,8 @@ Which calls the emulator makes is decided by hints in the last user turn's text:
 
 - `[call:NAME]` calls NAME (each hint one call, so two hints make parallel calls); a name that is
   not declared, or not allowed, falls back to the first allowed function;
+- `[call:NAME {JSON object}]` calls NAME with exactly those arguments (unchecked against the
+  schema); JSON that does not parse, or a fallback function, gets generated arguments;
 - `[call]` calls the first allowed function;
 - `[parallel]` calls every allowed function in one turn, or one function twice with different
   arguments when only one is allowed;
@@ -14,6 +16,7 @@ Which calls the emulator makes is decided by hints in the last user turn's text:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -54,7 +57,8 @@ BAD_NAME = (
     "Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, "
     "or contain underscores, dots, colons and dashes, with a maximum length of 64."
 )
-CALL_HINT = re.compile(r"\[call(?::([^\]\s]+))?\]")
+CALL_HINT = re.compile(r"\[call(?::([^\]\s]+))?(\]|\s+\{)")  # then, after "{": JSON and "]"
+_JSON = json.JSONDecoder()
 PARALLEL_HINT = "[parallel]"
 FUNCTION_CALL_FINISH_MESSAGE = "Model generated function call(s)."
 
@@ -201,11 +205,14 @@ def plan_calls(body: dict[str, Any], nonce: str) -> tuple[Call, ...]:
     by_name = {d["name"]: d for d in allowed}
     text = _text(contents[-1])
     chosen: list[dict[str, Any]] = []
+    given: dict[int, dict[str, Any] | None] = {}  # chosen[k] -> the hint's own arguments
     if PARALLEL_HINT in text:
         chosen = allowed if len(allowed) > 1 else [allowed[0], allowed[0]]
     else:
-        for hint in CALL_HINT.finditer(text):
-            chosen.append(by_name.get(hint.group(1) or "", allowed[0]))
+        for name, args in call_hints(text):
+            decl = by_name.get(name, allowed[0])
+            chosen.append(decl)
+            given[len(chosen) - 1] = args if decl["name"] == name else None
     if not chosen and mode == "ANY":
         chosen = [allowed[0]]
     with_ids = _last_calls_had_ids(contents)
@@ -213,8 +220,34 @@ def plan_calls(body: dict[str, Any], nonce: str) -> tuple[Call, ...]:
     for k, decl in enumerate(chosen):
         variant = sum(1 for d in chosen[:k] if d is decl)
         call_id = hashlib.sha256(f"{nonce}:{k}".encode()).hexdigest()[:8] if with_ids else None
-        calls.append(Call(decl["name"], arguments(decl, variant), call_id))
+        args = given.get(k)
+        calls.append(
+            Call(decl["name"], arguments(decl, variant) if args is None else args, call_id)
+        )
     return tuple(calls)
+
+
+def call_hints(text: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """(NAME or "", JSON arguments or None) of each `[call]`, `[call:NAME]`, `[call:NAME {…}]`."""
+    hints: list[tuple[str, dict[str, Any] | None]] = []
+    pos = 0
+    while m := CALL_HINT.search(text, pos):
+        name, args, pos = m.group(1) or "", None, m.end()
+        if m.group(2) != "]":  # arguments follow, from the "{"
+            brace = m.end() - 1
+            try:
+                value, end = _JSON.raw_decode(text, brace)
+            except ValueError:
+                value, end = None, brace
+            tail = re.match(r"\s*\]", text[end:])
+            if isinstance(value, dict) and tail:
+                args, pos = value, end + tail.end()
+            elif (close := text.find("]", brace)) >= 0:
+                pos = close + 1  # unparsable arguments: generated ones instead
+            else:
+                continue  # never closed: not a hint, as before arguments existed
+        hints.append((name, args))
+    return hints
 
 
 def arguments(decl: dict[str, Any], variant: int = 0) -> dict[str, Any]:
