@@ -9,6 +9,11 @@ answers deterministically (`answers`, shaped by `render`). Tests steer it throug
 text: `[call:NAME]` calls NAME, `[call]` the first allowed tool, `[parallel]` every allowed tool
 in one turn (one tool twice); mode ANY always calls. Tool results are echoed back as
 `Tool results: NAME -> {JSON}`; media as `(1 image)`.
+
+Google accounts (`oauth`, `codeassist`): `/token` trades registered refresh tokens for access
+tokens, and `/v1internal:generateContent`, `:streamGenerateContent` and `:loadCodeAssist`
+serve the Code Assist endpoint with the same answers wrapped as `{"response": ...}`. Faults
+match the account by `key`: the API key, or on Code Assist the refresh token.
 """
 
 from .faults import Fault

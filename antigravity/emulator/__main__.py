@@ -19,11 +19,28 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keys", default=None, help="comma-separated accepted API keys (default: any non-empty)"
     )
+    parser.add_argument(
+        "--oauth-account",
+        action="append",
+        default=[],
+        metavar="REFRESH_TOKEN[=PROJECT]",
+        help="accept this refresh token at /token (repeatable); its Code Assist project",
+    )
     return parser.parse_args(argv)
 
 
-async def _serve(host: str, port: int, keys: set[str] | None) -> None:
-    emulator = Emulator(keys)
+def _oauth_accounts(specs: list[str]) -> dict[str, str | None]:
+    accounts: dict[str, str | None] = {}
+    for spec in specs:
+        token, _, project = spec.partition("=")
+        accounts[token] = project or None
+    return accounts
+
+
+async def _serve(
+    host: str, port: int, keys: set[str] | None, oauth_accounts: dict[str, str | None]
+) -> None:
+    emulator = Emulator(keys, oauth_accounts)
     url = await emulator.start(host, port)
     print(f"antigravity emulator listening on {url}", flush=True)
     stop = asyncio.Event()
@@ -40,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     keys = {k.strip() for k in args.keys.split(",") if k.strip()} if args.keys else None
     try:
-        asyncio.run(_serve(args.host, args.port, keys))
+        asyncio.run(_serve(args.host, args.port, keys, _oauth_accounts(args.oauth_account)))
     except KeyboardInterrupt:
         pass
     except OSError as error:

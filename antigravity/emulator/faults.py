@@ -1,4 +1,8 @@
-"""Scripted failures: what to break, for which key and model, how many times."""
+"""Scripted failures: what to break, for which key and model, how many times.
+
+`key` names the account: its API key on Gemini API calls, its refresh token on Code Assist
+calls (the one the bearer token was issued for). `None` matches every account.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import codeassist
 from .errors import QUOTA_FAILURE, RETRY_INFO, GeminiError
 
 FaultKind = Literal[
@@ -56,6 +61,8 @@ class Fault(BaseModel):
     times: int | None = Field(default=1, ge=0, description="0 or None: forever")
     retry_delay: str | None = Field(default="1s", pattern=r"^\d+(\.\d+)?s$")
     quota_id: str = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+    # Code Assist 429s only: ErrorInfo.metadata.quotaResetDelay (default: retry_delay).
+    quota_reset_delay: str | None = Field(default=None, pattern=r"^(\d+(\.\d+)?(h|m|s|ms))+$")
     message: str | None = None
     after_chunks: int = Field(default=1, ge=0)
     seconds: float = Field(default=3600.0, ge=0)
@@ -65,8 +72,16 @@ class Fault(BaseModel):
     def matches(self, key: str | None, model: str | None) -> bool:
         return (self.key is None or self.key == key) and (self.model is None or self.model == model)
 
-    def error(self, model: str) -> GeminiError | None:
-        """The HTTP error this fault answers with, if it is an error-status fault."""
+    def error(self, model: str, code_assist: bool = False) -> GeminiError | None:
+        """The HTTP error this fault answers with, if it is an error-status fault.
+
+        A 429 takes the shape of the endpoint: QuotaFailure + RetryInfo on the Gemini API,
+        ErrorInfo (quotaResetDelay) + RetryInfo on Code Assist.
+        """
+        if self.kind == "429" and code_assist:
+            return codeassist.quota_exhausted(
+                model, self.quota_id, self.retry_delay, self.quota_reset_delay, self.message
+            )
         if self.kind == "429":
             return quota_exhausted(model, self.quota_id, self.retry_delay, self.message)
         if self.kind in _STATUS:

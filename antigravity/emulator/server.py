@@ -1,17 +1,17 @@
-"""The emulator's HTTP server: Gemini v1beta routes, scripted faults and control endpoints."""
+"""The emulator's HTTP server: Gemini v1beta and Code Assist routes, OAuth, faults, control."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from . import answers
+from . import answers, codeassist
 from .answers import Answer
 from .errors import (
     GeminiError,
@@ -23,12 +23,14 @@ from .errors import (
 )
 from .faults import Fault, FaultBook
 from .models import MODELS, is_gemini_model
+from .oauth import OAuthError, TokenBook
 from .recording import RecordedRequest, RequestLog
 from .sse import frame, split
 from .validation import parse_json, validate_generate_request
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GENERATE_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
+CODE_ASSIST_GENERATE = ("generateContent", "streamGenerateContent")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -67,10 +69,26 @@ async def _abort(request: web.Request) -> None:
 
 
 class Emulator:
-    """A Gemini API emulator on loopback: the test double and the offline demo upstream."""
+    """A Gemini API emulator on loopback: the test double and the offline demo upstream.
 
-    def __init__(self, valid_keys: Iterable[str] | None = None) -> None:
+    Google accounts: `oauth_accounts` maps each valid refresh token to its Cloud project (None:
+    one derived from the token); `/token` trades a refresh token for an access token living
+    `token_lifetime` seconds, checking `oauth_client` (client_id, client_secret) when given;
+    `token_refreshes[refresh_token]` counts the token requests made with each.
+    """
+
+    def __init__(
+        self,
+        valid_keys: Iterable[str] | None = None,
+        oauth_accounts: Mapping[str, str | None] | None = None,
+        *,
+        oauth_client: tuple[str, str] | None = None,
+        token_lifetime: float = 3600.0,
+    ) -> None:
         self.valid_keys = frozenset(valid_keys) if valid_keys is not None else None
+        self.oauth_client = oauth_client
+        self.token_lifetime = token_lifetime
+        self._tokens = TokenBook(oauth_accounts)
         self._faults = FaultBook()
         self._log = RequestLog()
         self._runner: web.AppRunner | None = None
@@ -92,6 +110,18 @@ class Emulator:
         """Faults not yet used up, in the order they will be tried."""
         return self._faults.pending()
 
+    @property
+    def token_refreshes(self) -> Mapping[str, int]:
+        """Token requests per refresh token (valid or not), for tests to count refreshes."""
+        return self._tokens.refreshes
+
+    def add_oauth_account(self, refresh_token: str, project: str | None = None) -> str:
+        """Accept `refresh_token` at `/token`; returns the project assigned to it."""
+        return self._tokens.add(refresh_token, project)
+
+    def project_of(self, refresh_token: str) -> str | None:
+        return self._tokens.project(refresh_token)
+
     def add_fault(self, *faults: Fault) -> None:
         self._faults.add(*faults)
 
@@ -101,6 +131,7 @@ class Emulator:
     def reset(self) -> None:
         self._faults.clear()
         self._log.clear()
+        self._tokens.refreshes.clear()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         app = web.Application(middlewares=[_google_errors])
@@ -108,6 +139,8 @@ class Emulator:
         app.router.add_get("/v1beta/models", self._list_models)
         app.router.add_get("/v1beta/models/{model}", self._get_model)
         app.router.add_post("/v1beta/models/{target}", self._call_model)
+        app.router.add_post("/v1internal:{method}", self._code_assist)
+        app.router.add_post("/token", self._token)
         app.router.add_get("/__emulator/faults", self._get_faults)
         app.router.add_post("/__emulator/faults", self._post_faults)
         app.router.add_delete("/__emulator/faults", self._delete_faults)
@@ -140,8 +173,11 @@ class Emulator:
             return False
         return True
 
-    def _record(self, request: web.Request, body: Any, model: str | None) -> str | None:
-        key = request.headers.get("x-goog-api-key") or request.query.get("key") or None
+    def _record(
+        self, request: web.Request, body: Any, model: str | None, key: str | None = None
+    ) -> str | None:
+        if key is None:
+            key = request.headers.get("x-goog-api-key") or request.query.get("key") or None
         self._log.add(
             RecordedRequest(
                 method=request.method,
@@ -185,8 +221,20 @@ class Emulator:
             return self._count_tokens(body)
         answer = answers.compose(model, validate_generate_request(body, model))
         fault = self._faults.take(key, model)
+        return await self._answer(request, method, answer, fault, model)
+
+    async def _answer(
+        self,
+        request: web.Request,
+        method: str,
+        answer: Answer,
+        fault: Fault | None,
+        model: str,
+        wrap: bool = False,
+    ) -> web.StreamResponse:
+        """Send `answer` (or what `fault` makes of it); `wrap`: as Code Assist does."""
         if fault is not None:
-            if error := fault.error(model):
+            if error := fault.error(model, code_assist=wrap):
                 raise error
             if fault.kind == "hang" and await self._pause(fault.seconds):
                 await _abort(request)
@@ -198,8 +246,38 @@ class Emulator:
                 return web.Response()
             answer = _reshape(answer, fault)
         if method == "generateContent":
-            return await self._whole(answer, fault)
-        return await self._stream(request, answer, fault)
+            return await self._whole(answer, fault, wrap)
+        return await self._stream(request, answer, fault, wrap)
+
+    async def _code_assist(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        body = parse_json(await request.read())
+        named = body.get("model") if isinstance(body, dict) else None
+        model_named = named if isinstance(named, str) else None
+        try:
+            holder = self._tokens.holder(request.headers.get("authorization"))
+        except GeminiError:
+            self._record(request, body, model_named, None)
+            raise
+        self._record(request, body, model_named, holder)
+        project = self._tokens.project(holder) or ""
+        if method == "loadCodeAssist":
+            return _json(codeassist.load_code_assist(body, project))
+        if method not in CODE_ASSIST_GENERATE:
+            raise not_found(request.path)
+        model, inner = codeassist.validate_envelope(body, project)
+        answer = answers.compose(model, inner)
+        fault = self._faults.take(holder, model)
+        return await self._answer(request, method, answer, fault, model, wrap=True)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self._record(request, form, None, form.get("refresh_token") or None)
+        try:
+            answer = self._tokens.issue(form, self.token_lifetime, self.oauth_client)
+        except OAuthError as error:
+            return _json(error.body(), status=error.status)
+        return _json(answer)
 
     def _count_tokens(self, body: Any) -> web.Response:
         if not isinstance(body, dict):
@@ -213,17 +291,18 @@ class Emulator:
             }
         )
 
-    async def _whole(self, answer: Answer, fault: Fault | None) -> web.Response:
+    async def _whole(self, answer: Answer, fault: Fault | None, wrap: bool) -> web.Response:
         if fault is not None and fault.kind == "slow":
             await self._pause(fault.delay_ms / 1000)
-        response = _json(answers.to_response(answer))
+        whole = answers.to_response(answer)
+        response = _json(codeassist.wrap(whole) if wrap else whole)
         if fault is not None and fault.kind == "cut":
             assert isinstance(response.body, bytes)
             response.body = response.body[: len(response.body) // 2]
         return response
 
     async def _stream(
-        self, request: web.Request, answer: Answer, fault: Fault | None
+        self, request: web.Request, answer: Answer, fault: Fault | None, wrap: bool
     ) -> web.StreamResponse:
         kind = fault.kind if fault is not None else None
         chunks = answers.to_chunks(answer)
@@ -231,6 +310,8 @@ class Emulator:
             chunks = [answers.without_finish(c) for c in chunks[: fault.after_chunks]]
         elif fault is not None and kind == "drop":
             chunks = chunks[: fault.after_chunks]
+        if wrap:
+            chunks = [codeassist.wrap(c) for c in chunks]
         sse = request.query.get("alt") == "sse"
         response = web.StreamResponse()
         response.content_type = "text/event-stream" if sse else "application/json"

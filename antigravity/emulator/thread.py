@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from .server import Emulator
@@ -16,9 +16,10 @@ def run_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     timeout: float = 10.0,
+    oauth_accounts: Mapping[str, str | None] | None = None,
 ) -> Iterator[Emulator]:
     """Yield a started emulator (already accepting connections); stop it on exit."""
-    emulator = Emulator(valid_keys)
+    emulator = Emulator(valid_keys, oauth_accounts)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="antigravity-emulator", daemon=True)
     thread.start()
