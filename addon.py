@@ -6,6 +6,12 @@ from pathlib import Path
 # Let `-s addon.py` work from a checkout even when the package is not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from antigravity.gateway import Gateway
+from mitmproxy import contentviews
 
-addons = [Gateway()]
+from antigravity.gateway import Gateway
+from antigravity.inspect import ExchangeView, Inspector
+
+# mitmweb picks this view for the gateway's flows; registering again on reload replaces it.
+contentviews.add(ExchangeView)
+
+addons = [Inspector(), Gateway()]
