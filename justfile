@@ -45,3 +45,8 @@ lint: setup
     {{venv}}/bin/ruff check .
     {{venv}}/bin/ruff format --check .
     {{venv}}/bin/mypy antigravity
+
+# Play replay scenarios through a real mitmdump (default: every one in tests/replay/scenarios).
+replay *FILES: setup
+    {{py}} -m antigravity.replay run {{FILES}}
+
