@@ -50,3 +50,7 @@ lint: setup
 replay *FILES: setup
     {{py}} -m antigravity.replay run {{FILES}}
 
+# Run the gateway (like `run`) and record the upstream side of each call, keys masked, to FILE.
+record FILE="recordings/session.jsonl" *ARGS: setup
+    @echo "recording to {{FILE}}; then: {{py}} -m antigravity.replay scenario {{FILE}}"
+    {{venv}}/bin/mitmdump -s addon.py --mode "reverse:{{upstream}}@{{listen}}:{{port}}" --set connection_strategy=lazy --set antigravity_record="{{FILE}}" {{ARGS}}
