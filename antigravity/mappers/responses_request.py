@@ -18,8 +18,9 @@ from antigravity.openai.responses import FunctionTool, InputContent, Item, Respo
 
 _SIGNATURE_PREFIX = "antigravity.v1."
 # Tools a Responses client may offer that Gemini cannot run here: dropped (the model simply
-# does not see them) rather than failing the whole request.
-_DROPPED_TOOLS = {"web_search", "web_search_preview", "web_search_2025_08_26"}
+# does not see them) rather than failing the whole request. `namespace` groups Codex's
+# sub-agent tools, whose calls come back in a shape no Gemini function call can take.
+_DROPPED_TOOLS = {"web_search", "web_search_preview", "web_search_2025_08_26", "namespace"}
 _IGNORED = {
     "store",
     "include",

@@ -23,13 +23,6 @@ BINARY = PREFIX / "node_modules" / ".bin" / "codex"
 INSTALL_TIMEOUT = 300.0
 API_KEY_ENV = "ANTIGRAVITY_API_KEY"
 
-# Codex 0.169 offers its sub-agent tools as a Responses `namespace` tool, which the gateway
-# rejects (400, tools[4].type); `[agents] enabled = false` leaves them out.
-AGENTS_OFF = """
-[agents]
-enabled = false
-"""
-
 # Not for users: no curated-plugin sync (git/HTTPS to github.com and chatgpt.com at startup),
 # no analytics, no update check. With these, Codex connects to nothing but the gateway.
 TEST_ONLY = """
@@ -41,7 +34,7 @@ enabled = false
 """
 
 
-def user_config(base_url: str, agents_off: bool = True) -> str:
+def user_config(base_url: str) -> str:
     """The config.toml a user writes; base_url is the gateway's, ending in /v1."""
     text = f"""model = "gpt-5-codex"
 model_provider = "antigravity"
@@ -53,7 +46,7 @@ base_url = "{base_url}"
 env_key = "{API_KEY_ENV}"
 wire_api = "responses"
 """
-    return text + (AGENTS_OFF if agents_off else "")
+    return text
 
 
 def installed_version() -> str | None:

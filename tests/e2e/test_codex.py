@@ -196,22 +196,3 @@ def test_codex_exec_runs_the_shell_call_and_prints_the_answer(
         assert flow_problems(flow) == [], flow.comment
     log = "".join(log_lines_since(gateway, log_mark))
     assert "Traceback" not in log and "Addon error" not in log, log
-
-
-NAMESPACE_REJECTED = "Tools of type 'namespace' are not supported by this gateway"
-
-
-def test_codex_exec_with_its_default_tools(
-    codex: Path, codex_home: Path, tmp_path: Path, gateway: launch.Child, emulator: Emulator
-) -> None:
-    """Without `[agents] enabled = false` Codex also offers its sub-agent tools."""
-    config = codex_cli.user_config(f"{gateway.url}/v1", agents_off=False) + codex_cli.TEST_ONLY
-    run, _ = codex_exec(codex, codex_home, config, tmp_path / "work", PROMPT)
-    if NAMESPACE_REJECTED in run.stderr:
-        pytest.xfail(
-            "the gateway answers 400 to Codex's sub-agent tools, a Responses `namespace` tool; "
-            "the README config leaves them out with [agents] enabled = false"
-        )
-    assert run.returncode == 0, run.output
-    assert MARKER in run.stdout, run.output
-    assert len(generate_calls(emulator)) >= 2
