@@ -14,7 +14,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -105,14 +105,7 @@ class TokenError(CodeAssistError):
         elif error in _AUTH_ERRORS or status in (400, 401, 403):
             verdict = Verdict("auth", status, retryable=True, reason=f"token refresh: {said}")
         else:
-            verdict = classify(status, b"")
-            verdict = Verdict(
-                verdict.kind,
-                status,
-                verdict.retry_after,
-                retryable=verdict.retryable,
-                reason=f"token refresh: {status} {said}",
-            )
+            verdict = replace(classify(status, b""), reason=f"token refresh: {status} {said}")
         super().__init__(message, verdict)
 
 

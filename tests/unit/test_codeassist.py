@@ -284,3 +284,12 @@ def test_registry_keeps_token_state_per_account_across_reloads() -> None:
     assert registry.get(oauth("1//other"), shared) is not first
     registry.retain([oauth("1//other")])
     assert registry.get(oauth(), shared) is not first
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(503, "overloaded"), (500, "server_error"), (429, "rate_limited")]
+)
+def test_token_endpoint_trouble_is_retryable_not_auth(status: int, kind: str) -> None:
+    error = TokenError("alice", status, f"http_{status}", "try later")
+    assert (error.verdict.kind, error.verdict.retryable) == (kind, True)
+    assert error.verdict.reason == f"token refresh: {status} http_{status}: try later"
