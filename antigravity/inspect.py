@@ -152,7 +152,10 @@ class Inspector:
     def running(self) -> None:
         opts = ctx.options
         if "web_columns" in opts and not opts.has_changed("web_columns"):
-            opts.update(web_columns=[*opts.web_columns, "comment"])
+            # Early in the row, so a narrow window cuts the long upstream path, not the route.
+            columns = list(opts.web_columns)
+            columns.insert(columns.index("icon") + 1 if "icon" in columns else 0, "comment")
+            opts.update(web_columns=columns)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         notes = flow.metadata.get(KEY)
