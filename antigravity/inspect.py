@@ -308,7 +308,8 @@ def _outcome(notes: dict[str, Any], status: int, answer: ClientAnswer) -> str:
     text = f"{status} · stream of {answer.chunks} chunks"
     if isinstance(size, int):
         text += f" ({_size(size)})"
-    text += ", ended with [DONE]" if answer.done else ", no [DONE] seen"
+    end = "a final response event" if notes.get("dialect") == "responses" else "[DONE]"
+    text += f", ended with {end}" if answer.done else f", no {end} seen"
     if isinstance(size, int) and isinstance(kept, int) and kept < size:
         text += f"; the first {_size(kept)} are kept for display"
     return text
@@ -351,8 +352,12 @@ def _answer(out: _Text, answer: ClientAnswer) -> None:
 
 
 def _usage(usage: dict[str, Any]) -> str:
-    text = f"prompt {usage.get('prompt_tokens')} · completion {usage.get('completion_tokens')}"
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    # Chat and Completions count prompt/completion tokens; Responses counts input/output.
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
+    text = f"prompt {prompt} · completion {completion}"
+    details = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    reasoning = details.get("reasoning_tokens")
     if reasoning:
         text += f" (reasoning {reasoning})"
     return text + f" · total {usage.get('total_tokens')}"

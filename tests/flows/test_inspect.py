@@ -223,3 +223,23 @@ async def test_attempt_shows_geminis_own_status_before_translation(
     page = view_of(f, f.response).text
     assert "client got: 502 · error" in page
     assert "  - 1. key-1 (****0001) → 403" in page
+
+
+async def test_responses_flow_shows_its_input_and_assembled_output(
+    tctx: taddons.context, gateway: Gateway
+) -> None:
+    body = {"model": "gpt-4o", "instructions": "Be terse", "input": "How many r's?"}
+    f = await send(
+        gateway,
+        client_flow(
+            "POST", "/v1/responses", json.dumps(body).encode(), content_type="application/json"
+        ),
+    )
+    await upstream_answers(gateway, f, 200, whole_text_answer())
+    request_page = view_of(f, f.request).text
+    assert "client request:  # responses, as the client sent it" in request_page
+    assert "  instructions: Be terse\n  input: How many r's?" in request_page
+    page = view_of(f, f.response).text  # type: ignore[arg-type]
+    assert 'content: |\n    There are **3** "r"s in strawberry.\n\n    st**r**awbe' in page
+    assert "finish_reason: completed" in page
+    assert "usage: prompt 9 · completion 208 (reasoning 185)" in page
