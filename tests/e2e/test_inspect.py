@@ -72,3 +72,14 @@ def test_saved_flows_render_in_the_view_and_hold_no_key(emulator: Emulator, tmp_
     for page in pages:
         for secret in KEYS:
             assert secret not in page
+
+
+def test_kept_stream_is_not_sent_to_the_client_twice(gateway: launch.Child) -> None:
+    from tests.e2e.conftest import raw
+
+    body = {"model": "gpt-4o", "messages": HELLO, "stream": True}
+    resp = raw(f"{gateway.url}/v1/chat/completions", "POST", body)
+    assert resp.status == 200
+    assert resp.body.count(b"data: [DONE]") == 1
+    assert resp.body.endswith(b"data: [DONE]\n\n")
+    assert resp.body.count(b'"finish_reason": "stop"') == 1

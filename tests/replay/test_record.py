@@ -51,10 +51,15 @@ def record_session(path: Path) -> None:
         client.models.list()  # answered by the gateway itself: not recorded
 
 
-def test_recording_holds_both_sides_and_no_key(tmp_path: Path) -> None:
-    path = tmp_path / "session.jsonl"
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("record") / "session.jsonl"
     record_session(path)
-    text = path.read_text()
+    return path
+
+
+def test_recording_holds_both_sides_and_no_key(recording: Path) -> None:
+    text = recording.read_text()
     for key in KEYS:
         assert key not in text
     records = [json.loads(line) for line in text.splitlines()]
@@ -78,11 +83,9 @@ def test_recording_holds_both_sides_and_no_key(tmp_path: Path) -> None:
     assert limited["client_answer"]["status"] == 429
 
 
-def test_recording_becomes_a_scenario_that_replays(tmp_path: Path) -> None:
-    path = tmp_path / "session.jsonl"
-    record_session(path)
+def test_recording_becomes_a_scenario_that_replays(recording: Path, tmp_path: Path) -> None:
     out = tmp_path / "session.yaml"
-    assert cli.main(["scenario", str(path), "-o", str(out), "--name", "recorded session"]) == 0
+    assert cli.main(["scenario", str(recording), "-o", str(out), "--name", "recorded session"]) == 0
     scenario = load(out)
     assert scenario.accounts == 2
     assert [s.expect.status for s in scenario.steps] == [200, 200, 200, 429]
