@@ -277,19 +277,21 @@ def _attempts(out: _Text, notes: dict[str, Any]) -> None:
         out.item(1, f"1. {_account(notes)} → {status}")
         return
     for i, attempt in enumerate(attempts, 1):
-        rest = " · ".join(
-            f"{k} {_seconds(k, v)}"
-            for k, v in attempt.items()
-            if k not in ("account", "status") and v not in (None, "")
-        )
-        line = f"{i}. {attempt.get('account', '?')} → {attempt.get('status', '?')}"
-        out.item(1, f"{line} · {rest}" if rest else line)
+        status = attempt.get("status")
+        line = f"{i}. {attempt.get('account', '?')} → {'no answer' if status is None else status}"
+        rest = [_detail(k, v) for k, v in attempt.items() if k not in ("account", "status")]
+        out.item(1, " · ".join([line, *(r for r in rest if r)]))
 
 
-def _seconds(key: str, value: Any) -> str:
-    if key in ("delay", "cooldown") and isinstance(value, int | float):
-        return f"{value:g}s"
-    return str(value)
+def _detail(key: str, value: Any) -> str:
+    """One fact about an attempt; whatever keys the retry code adds are shown as they come."""
+    if value is None or value is False or value == "":
+        return ""
+    if value is True:
+        return key
+    if key in ("delay", "cooldown", "retry_after", "wait") and isinstance(value, int | float):
+        return f"{key} {value:g}s"
+    return f"{key} {value}"
 
 
 _SCHEMA_NOTE = re.compile(r"^(\S+ parameters|response schema) ")
