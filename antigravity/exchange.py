@@ -233,7 +233,7 @@ def prepare(
     dialect: Dialect,
     body: bytes,
     table: RoutingTable,
-    pick: Callable[[str], Account | None],
+    pick: Callable[[str, CanonicalRequest], Account],
     signatures: SignatureStore,
     history: ResponseHistory,
 ) -> Exchange:
@@ -276,21 +276,11 @@ def prepare(
     request.dialect = dialect
     if plan:
         request.notes[:0] = plan.notes
-    account = pick(route.model)
-    if account is None:
-        raise ApiError(
-            503,
-            "No upstream account can serve this request: set GEMINI_API_KEYS (comma-separated "
-            "Gemini API keys) before starting the gateway.",
-            "server_error",
-            None,
-            "no_accounts",
-        )
     return Exchange(
         dialect=dialect,
         request=request,
         route=route,
-        account=account,
+        account=pick(route.model, request),
         answer_id=f"{_ID_PREFIX[dialect]}{secrets.token_hex(12)}",
         created=int(time.time()),
         client_body=data,

@@ -18,16 +18,19 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-import aiohttp
-from mitmproxy import connection, ctx, exceptions, http
+from mitmproxy import command, connection, ctx, exceptions, http
 from mitmproxy.proxy.mode_specs import ProxyMode
 
 from antigravity import auth, endpoints, errorpage, inspect, media
-from antigravity.accounts import Pool, accounts_from_env, mask
+from antigravity.accounts import Account, AccountsFile, accounts_from_env, mask
+from antigravity.codeassist import CodeAssistError
+from antigravity.dispatch import Answer, Dispatcher
 from antigravity.errors import ApiError
 from antigravity.exchange import Exchange, StreamReshaper, prepare
 from antigravity.history import ResponseHistory
 from antigravity.options import DEFAULT_MAPPINGS, Settings, declare, settings
+from antigravity.pool import Pool
+from antigravity.quota import Verdict, network_error
 from antigravity.routing import MappingsFile
 from antigravity.signatures import SignatureStore
 
@@ -46,6 +49,7 @@ class Live:
 
     exchange: Exchange
     request_id: str
+    base_url: str  # the reverse target: where API-key attempts go
     started: float = field(default_factory=time.monotonic)
     reshaper: StreamReshaper | None = None
     timer: asyncio.TimerHandle | None = None
@@ -57,27 +61,23 @@ class Gateway:
         self.settings: Settings | None = None
         self.mappings: MappingsFile | None = None
         self.auth_mode = auth.AuthMode.OFF
-        self.pool = Pool([])
+        self.dispatch = Dispatcher(Pool([]))
+        self.accounts_file: AccountsFile | None = None
+        self._env_accounts: list[Account] = []
         self._live: dict[str, Live] = {}
         self._reported_error: str | None = None
+        self._reported_accounts_error: str | None = None
+        self._accounts_loaded = False
         self.signatures = SignatureStore()
         self.history = ResponseHistory()
-        self._http: aiohttp.ClientSession | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
         declare(loader)
         errorpage.install()
-        self.pool = Pool(accounts_from_env(os.environ.get("GEMINI_API_KEYS", "")))
-        if self.pool.accounts:
-            shown = ", ".join(f"{a.label} ({a.masked})" for a in self.pool.accounts)
-            log.info(f"antigravity: {len(self.pool)} Gemini account(s): {shown}")
-        else:
-            log.warning(
-                "antigravity: no Gemini accounts; set GEMINI_API_KEYS=key1,key2 "
-                "(model requests will get 503 until then)"
-            )
+        self._env_accounts = accounts_from_env(os.environ.get("GEMINI_API_KEYS", ""))
+        self.dispatch.configure(None, self._env_accounts)
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
@@ -86,13 +86,15 @@ class Gateway:
                 "antigravity: connection_strategy=lazy is required (an eager upstream dial "
                 "drops clients even on local routes); switching it on."
             )
-            opts.update(connection_strategy="lazy")
+            opts.update(connection_strategy="lazy")  # configures again, with the fix
+            return
         if opts.stream_large_bodies:
             log.warning(
                 "antigravity: stream_large_bodies would send request bodies upstream before "
                 "they are translated; switching it off."
             )
             opts.update(stream_large_bodies=None)
+            return
         self.settings = settings(opts)
         if "antigravity_mappings" in updated or self.mappings is None:
             path = self.settings.mappings
@@ -103,6 +105,36 @@ class Gateway:
                 log.warning(f"antigravity: {path} not found; using the built-in model routes")
             self._reported_error = self.mappings.error
         self.auth_mode = _effective_auth(self.settings, opts)
+        self.dispatch.max_attempts = self.settings.max_attempts
+        self.dispatch.timeout = self.settings.upstream_timeout
+        if "antigravity_accounts" in updated or not self._accounts_loaded:
+            self._load_accounts()
+
+    def _load_accounts(self) -> None:
+        assert self.settings is not None
+        path = self.settings.accounts
+        self.accounts_file = AccountsFile(path) if path else None
+        if self.accounts_file and self.accounts_file.error:
+            raise exceptions.OptionsError(f"antigravity_accounts: {self.accounts_file.error}")
+        config = self.accounts_file.config if self.accounts_file else None
+        self.dispatch.configure(config, self._env_accounts)
+        self._accounts_loaded = True
+        accounts = self.dispatch.pool.accounts
+        if accounts:
+            shown = ", ".join(f"{a.label} ({a.kind}, {a.masked})" for a in accounts)
+            log.info(f"antigravity: {len(accounts)} Gemini account(s): {shown}")
+        else:
+            log.warning(
+                "antigravity: no Gemini accounts; set GEMINI_API_KEYS=key1,key2 or "
+                "antigravity_accounts (model requests get 503 until then)"
+            )
+
+    @command.command("antigravity.accounts")
+    def accounts(self) -> str:
+        """The account pool: cooldowns, disabled accounts and counters."""
+        text = self.dispatch.pool.describe()
+        log.info(text)
+        return text
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -129,9 +161,10 @@ class Gateway:
             exchange = self._serve(flow, endpoint)
             if exchange is not None:
                 if exchange.request.remote_media:
-                    notes = await media.inline_remote(exchange.request.contents, self._session())
+                    session = self.dispatch.session()
+                    notes = await media.inline_remote(exchange.request.contents, session)
                     exchange.request.notes.extend(notes)
-                self._forward(flow, exchange)
+                await self._forward(flow, exchange)
         except ApiError as e:
             self._answer_error(flow, e)
 
@@ -147,20 +180,19 @@ class Gateway:
             flow.response.headers = self._client_headers(flow, live, "text/event-stream")
             errorpage.end_streams_with(flow.client_conn.id, lambda: self._stream_ending(live))
 
-    def response(self, flow: http.HTTPFlow) -> None:
+    async def response(self, flow: http.HTTPFlow) -> None:
         live = self._live.pop(flow.id, None)
         if live is None or flow.response is None:
             return
         self._stop_timer(live)
         errorpage.forget(flow.client_conn.id)
-        resp = flow.response
-        if live.reshaper is None:
-            status, body = live.exchange.whole_answer(resp.status_code, resp.content or b"")
-            resp.status_code = status
-            resp.reason = ""
-            resp.headers = self._client_headers(flow, live, "application/json")
-            resp.content = body
-        inspect.record_answer(flow, live.exchange, resp.status_code, live.reshaper)
+        resp, exchange = flow.response, live.exchange
+        if live.reshaper is not None:  # streamed through: the first attempt succeeded
+            self.dispatch.record(exchange, Answer(200, {}, b""))
+        else:
+            answer = Answer(resp.status_code, resp.headers, resp.content or b"")
+            await self._deliver(flow, live, self.dispatch.record(exchange, answer), answer)
+        inspect.record_answer(flow, exchange, flow.response.status_code, live.reshaper)
 
     def error(self, flow: http.HTTPFlow) -> None:
         live = self._live.pop(flow.id, None)
@@ -168,6 +200,8 @@ class Gateway:
             return
         self._stop_timer(live)
         self._mask_upstream_key(flow, live)
+        problem = "timed out" if live.timed_out else flow.error.msg if flow.error else "failed"
+        self.dispatch.record(live.exchange, network_error(problem))
         inspect.record_failure(
             flow, live.exchange, flow.error.msg if flow.error else "", live.timed_out
         )
@@ -180,15 +214,8 @@ class Gateway:
         for live in self._live.values():
             self._stop_timer(live)
         self._live.clear()
-        if self._http is not None and not self._http.closed:
-            # done() must stay sync; the session's connector closes on the running loop.
-            asyncio.get_event_loop().create_task(self._http.close())
-            self._http = None
-
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(headers={"user-agent": "antigravity-gateway"})
-        return self._http
+        # done() must stay sync; the HTTP client closes on the running loop.
+        asyncio.get_event_loop().create_task(self.dispatch.close())
 
     # -- work -----------------------------------------------------------------------------
 
@@ -212,14 +239,21 @@ class Gateway:
             return None
         body = _client_body(flow, self.settings.max_body)
         assert endpoint.kind in ("chat", "completions", "responses")
+        self._reload_accounts()
         return prepare(
-            endpoint.kind,
-            body,
-            table,
-            lambda model: self.pool.pick(),
-            self.signatures,
-            self.history,
+            endpoint.kind, body, table, self.dispatch.pick, self.signatures, self.history
         )
+
+    def _reload_accounts(self) -> None:
+        file = self.accounts_file
+        if file is None:
+            return
+        if file.maybe_reload():
+            self.dispatch.configure(file.config, self._env_accounts)
+            log.info(f"antigravity: reloaded {file.path}")
+        elif file.error and file.error != self._reported_accounts_error:
+            log.warning(f"antigravity: {file.error}; keeping the last good accounts")
+        self._reported_accounts_error = file.error
 
     def _reload_mappings(self) -> None:
         assert self.mappings is not None
@@ -229,29 +263,88 @@ class Gateway:
             log.warning(f"antigravity: {self.mappings.error}; keeping the last good mappings")
         self._reported_error = self.mappings.error
 
-    def _forward(self, flow: http.HTTPFlow, exchange: Exchange) -> None:
-        """Rewrite the flow into the Gemini call; mitmproxy sends it upstream."""
+    async def _forward(self, flow: http.HTTPFlow, exchange: Exchange) -> None:
+        """Rewrite the flow into the first attempt; mitmproxy sends it upstream."""
         req = flow.request
+        live = Live(exchange, _request_id(), f"{req.scheme}://{req.host}:{req.port}")
+        try:
+            call = await self.dispatch.call_for(exchange, live.base_url)
+        except CodeAssistError as e:  # no token or project for this account: next one
+            verdict = self.dispatch.record(exchange, e.verdict)
+            answer = await self.dispatch.retry(exchange, live.base_url, verdict)
+            status, body = exchange.whole_answer(answer.status, answer.body)
+            if exchange.stream and answer.status == 200:
+                status, body = 200, exchange.stream_whole(answer.body)
+            self._replace_answer(
+                flow,
+                live,
+                status,
+                body,
+                {},
+                "text/event-stream" if exchange.stream and status == 200 else "application/json",
+                make=True,
+            )
+            inspect.record_request(flow, exchange)
+            return
+        req.url = call.url
         req.method = "POST"
-        req.path = exchange.upstream_path
         req.headers = http.Headers(
-            host=req.headers.get("host", req.host),
-            content_type="application/json",
+            host=req.host_header or req.host,
             accept_encoding="identity",
             user_agent="antigravity-gateway",
-            x_goog_api_key=exchange.account.secret,
+            **{k.replace("-", "_"): v for k, v in call.headers.items()},
         )
-        req.content = exchange.upstream_body()
-        live = Live(exchange, _request_id())
+        req.content = call.body
         self._live[flow.id] = live
         self._arm_timer(flow, live)
         inspect.record_request(flow, exchange)
 
-    def _client_headers(self, flow: http.HTTPFlow, live: Live, content_type: str) -> http.Headers:
+    async def _deliver(
+        self, flow: http.HTTPFlow, live: Live, verdict: Verdict, answer: Answer | None
+    ) -> None:
+        """Retry if another account could do better, then give the client the outcome."""
+        exchange = live.exchange
+        try:
+            if answer is None or (answer.status != 200 and verdict.retryable):
+                answer = await self.dispatch.retry(exchange, live.base_url, verdict, answer)
+        except ApiError as e:
+            self._replace_answer(flow, live, e.status, e.to_bytes(), dict(e.headers))
+            return
+        if exchange.stream and answer.status == 200:
+            # A retried stream is reshaped and delivered whole (see README).
+            body = exchange.stream_whole(answer.body)
+            self._replace_answer(flow, live, 200, body, {}, "text/event-stream")
+        else:
+            status, body = exchange.whole_answer(answer.status, answer.body)
+            self._replace_answer(flow, live, status, body)
+
+    def _replace_answer(
+        self,
+        flow: http.HTTPFlow,
+        live: Live,
+        status: int,
+        body: bytes,
+        extra: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
+        """Give the client this answer (translated, retried or an error) in place of Gemini's."""
+        headers = self._client_headers(flow, live, content_type, streamed=False)
+        headers.update(extra or {})
+        if flow.response is None:
+            flow.response = http.Response.make(status, body, headers)
+            return
+        flow.response.status_code = status
+        flow.response.reason = ""
+        flow.response.headers = headers
+        flow.response.content = body
+
+    def _client_headers(
+        self, flow: http.HTTPFlow, live: Live, content_type: str, streamed: bool = True
+    ) -> http.Headers:
         h = http.Headers(content_type=content_type)
         if content_type == "text/event-stream":
             h["cache-control"] = "no-cache"
-            if flow.request.http_version.startswith("HTTP/1"):
+            if streamed and flow.request.http_version.startswith("HTTP/1"):
                 h["transfer-encoding"] = "chunked"
         h["x-request-id"] = live.request_id
         h["x-mapped-model"] = live.exchange.route.model
@@ -260,8 +353,11 @@ class Gateway:
         return h
 
     def _mask_upstream_key(self, flow: http.HTTPFlow, live: Live) -> None:
-        if "x-goog-api-key" in flow.request.headers:
-            flow.request.headers["x-goog-api-key"] = live.exchange.account.masked
+        headers = flow.request.headers
+        if "x-goog-api-key" in headers:
+            headers["x-goog-api-key"] = live.exchange.account.masked
+        if "authorization" in headers:  # a Code Assist access token
+            headers["authorization"] = "Bearer " + mask(headers["authorization"])
 
     # -- upstream timeout -----------------------------------------------------------------
 

@@ -22,6 +22,20 @@ def declare(loader) -> None:  # type: ignore[no-untyped-def]
         "keeping the last good version if the new one is invalid.",
     )
     loader.add_option(
+        "antigravity_accounts",
+        str,
+        "",
+        "Path of an accounts YAML file (API keys and Google accounts, with labels and model "
+        "lists); reloaded when it changes. GEMINI_API_KEYS adds keys the file does not have.",
+    )
+    loader.add_option(
+        "antigravity_max_attempts",
+        int,
+        3,
+        "Upstream attempts per request at most, each on another account (bounded by the "
+        "pool), when Gemini answers 429, 5xx or an auth error.",
+    )
+    loader.add_option(
         "antigravity_auth_mode",
         str,
         "auto",
@@ -55,6 +69,8 @@ def declare(loader) -> None:  # type: ignore[no-untyped-def]
 @dataclass(frozen=True, slots=True)
 class Settings:
     mappings: Path
+    accounts: Path | None
+    max_attempts: int
     auth_mode: AuthMode
     api_key: str
     upstream_timeout: float
@@ -67,6 +83,8 @@ def settings(opts) -> Settings:  # type: ignore[no-untyped-def]
         raise exceptions.OptionsError(
             f"antigravity_auth_mode={mode.value} needs antigravity_api_key to be set."
         )
+    if opts.antigravity_max_attempts < 1:
+        raise exceptions.OptionsError("antigravity_max_attempts must be at least 1.")
     if opts.antigravity_upstream_timeout <= 0:
         raise exceptions.OptionsError("antigravity_upstream_timeout must be a positive number.")
     try:
@@ -75,6 +93,10 @@ def settings(opts) -> Settings:  # type: ignore[no-untyped-def]
         raise exceptions.OptionsError(f"antigravity_max_body: {e}") from None
     return Settings(
         mappings=Path(opts.antigravity_mappings).expanduser(),
+        accounts=Path(opts.antigravity_accounts).expanduser()
+        if opts.antigravity_accounts
+        else None,
+        max_attempts=opts.antigravity_max_attempts,
         auth_mode=mode,
         api_key=opts.antigravity_api_key,
         upstream_timeout=float(opts.antigravity_upstream_timeout),

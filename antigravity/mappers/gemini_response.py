@@ -57,6 +57,8 @@ class GeminiDecoder:
         self._calls: dict[int, int] = {}  # choice index -> tool calls seen
 
     def decode(self, obj: dict[str, Any]) -> list[Event]:
+        if "response" in obj and "candidates" not in obj:
+            obj = obj["response"]  # Code Assist wraps each answer as {"response": ...}
         events: list[Event] = []
         usage = obj.get("usageMetadata")
         if usage:

@@ -51,8 +51,12 @@ WEATHER = {
 COMMENTS = [
     "chat · gpt-4o→gemini-2.5-flash · key-1 · whole",
     "chat · gemini-3-pro-preview→gemini-3-pro-preview · key-2 · stream",
-    "chat · gpt-4o→gemini-2.5-flash · key-1 · whole · 503",
+    # key-1 answered 429; the gateway retried on key-2, which answered.
+    "chat · gpt-4o→gemini-2.5-flash · key-2 · 2 attempts · whole",
+    # Both accounts answered 503 (antigravity_max_attempts=2 here): the client got a 503.
+    "chat · gemini-2.5-pro→gemini-2.5-pro · key-2 · 2 attempts · whole · 503",
 ]
+RETRIED, FAILED = COMMENTS[2], COMMENTS[3]
 
 
 def _needed(what: str, hint: str) -> None:
@@ -107,9 +111,14 @@ def traffic(web: Web) -> None:
         stream=True,  # type: ignore[list-item]
     )
     list(stream)
-    web.emulator.add_fault(Fault(kind="503"))
+    web.emulator.add_fault(Fault(kind="429", key=KEYS[0], retry_delay="30s"))
+    client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    web.emulator.add_fault(Fault(kind="503", times=0))
     with pytest.raises(openai.InternalServerError):
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        client.chat.completions.create(
+            model="gemini-2.5-pro", messages=[{"role": "user", "content": "Hi again"}]
+        )
+    web.emulator.clear_faults()
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +138,7 @@ def web() -> Iterator[Web]:
                 # Without a password mitmweb makes a token up and prints it; a known one is
                 # simpler to pass as ?token=, which also sets the session cookie.
                 "web_password": PASSWORD,
+                "antigravity_max_attempts": "2",
             },
         ) as proxy,
     ):
@@ -180,14 +190,27 @@ def row(page: Any, comment: str) -> Any:
     return page.locator("tbody tr").filter(has=page.get_by_text(comment, exact=True))
 
 
-def test_flow_list_shows_each_route_and_marks_the_failed_flow(page: Any) -> None:
+def test_flow_list_shows_each_route_and_marks_retried_and_failed_flows(page: Any) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator("th.col-comment")).to_have_text("Comment")
     expect(page.locator("td.col-comment")).to_have_text(COMMENTS)
-    expect(row(page, COMMENTS[2]).locator(".marker")).to_have_text("⚠")
-    expect(row(page, COMMENTS[2]).locator("td.col-status")).to_have_text("503")
+    expect(row(page, RETRIED).locator(".marker")).to_have_text("🔁")
+    expect(row(page, RETRIED).locator("td.col-status")).to_have_text("200")
+    expect(row(page, FAILED).locator(".marker")).to_have_text("⚠")
+    expect(row(page, FAILED).locator("td.col-status")).to_have_text("503")
     expect(row(page, COMMENTS[0]).locator(".marker")).to_have_text("")
+
+
+def test_retried_flow_shows_each_attempt_and_the_cooldown(page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    row(page, RETRIED).click()
+    view = page.locator(".flow-detail .contentview pre")
+    expect(view).to_contain_text("1. key-1 (****0001) → 429")
+    expect(view).to_contain_text("cooldown 30s")
+    expect(view).to_contain_text("2. key-2 (****0002) → 200")
+    screenshot(page, "mitmweb-retry.png", tmp_path)
 
 
 def test_content_view_shows_route_rewrites_and_answer(page: Any, tmp_path: Path) -> None:
@@ -228,11 +251,12 @@ def test_content_view_shows_route_rewrites_and_answer(page: Any, tmp_path: Path)
 def test_failed_flow_shows_geminis_status_and_the_translated_error(page: Any) -> None:
     from playwright.sync_api import expect
 
-    row(page, COMMENTS[2]).click()
+    row(page, FAILED).click()
     page.locator(".flow-detail nav a", has_text="Response").click()
     view = page.locator(".flow-detail .contentview pre")
     expect(view).to_contain_text("client got: 503 · error")
     expect(view).to_contain_text("1. key-1 (****0001) → 503")
+    expect(view).to_contain_text("2. key-2 (****0002) → 503")
     expect(view).to_contain_text("error: upstream_unavailable")
 
 
@@ -242,9 +266,11 @@ def test_documented_filters_find_failed_and_routed_flows(page: Any) -> None:
     page.get_by_text("Flow List", exact=True).click()
     search = page.locator('input[placeholder="Search"]')
     search.fill("~marked")
-    expect(page.locator("td.col-comment")).to_have_text([COMMENTS[2]])
+    expect(page.locator("td.col-comment")).to_have_text([RETRIED, FAILED])
     search.fill("~marker warning")
-    expect(page.locator("td.col-comment")).to_have_text([COMMENTS[2]])
+    expect(page.locator("td.col-comment")).to_have_text([FAILED])
+    search.fill("~marker repeat")
+    expect(page.locator("td.col-comment")).to_have_text([RETRIED])
     search.fill("~comment gemini-3")
     expect(page.locator("td.col-comment")).to_have_text([COMMENTS[1]])
     search.fill("~comment key-1 & !~marked")

@@ -86,3 +86,21 @@ def raw(
         return Raw(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
     finally:
         conn.close()
+
+
+@pytest.fixture
+def fresh_gateway(emulator: Emulator) -> Iterator[launch.Child]:
+    """A gateway of its own: tests that make accounts cool down must not leave them cooling."""
+    with launch.start_mitmdump(
+        emulator.url,
+        env={"GEMINI_API_KEYS": ",".join(KEYS)},
+        options={"antigravity_upstream_timeout": "3"},
+    ) as child:
+        yield child
+
+
+@pytest.fixture
+def fresh_client(fresh_gateway: launch.Child) -> openai.OpenAI:
+    return openai.OpenAI(
+        api_key="sk-test", base_url=f"{fresh_gateway.url}/v1", max_retries=0, timeout=30
+    )

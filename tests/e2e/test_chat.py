@@ -110,10 +110,22 @@ async def test_async_sdk_chat_and_stream(aclient: openai.AsyncOpenAI) -> None:
     assert "emulator" in "".join(text)
 
 
-def test_requests_are_spread_over_the_keys(client: openai.OpenAI, emulator: Emulator) -> None:
-    for _ in range(4):
-        client.chat.completions.create(model="gemini-2.5-flash", messages=HELLO)
+def test_conversations_are_spread_over_the_keys(client: openai.OpenAI, emulator: Emulator) -> None:
+    for i in range(4):
+        messages = [{"role": "user", "content": f"conversation {i}"}]
+        client.chat.completions.create(model="gemini-2.5-flash", messages=messages)
     assert {r.key for r in emulator.requests} == set(KEYS)
+
+
+def test_a_conversation_stays_on_its_account(client: openai.OpenAI, emulator: Emulator) -> None:
+    history = [{"role": "user", "content": "remember me"}]
+    for turn in range(3):
+        answer = client.chat.completions.create(model="gemini-2.5-flash", messages=history)
+        history += [
+            {"role": "assistant", "content": answer.choices[0].message.content},
+            {"role": "user", "content": f"turn {turn}"},
+        ]
+    assert len({r.key for r in emulator.requests}) == 1
 
 
 def test_n_gives_several_choices(client: openai.OpenAI) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from enum import Enum
+from enum import StrEnum
 
 import openai
 import pytest
@@ -125,7 +125,7 @@ def test_tool_choice_none_gives_text(client: openai.OpenAI) -> None:
     assert answer.choices[0].message.content
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     c = "celsius"
     f = "fahrenheit"
 

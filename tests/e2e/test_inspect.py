@@ -28,12 +28,14 @@ def saved_flows(emulator: Emulator, path: Path) -> list[http.HTTPFlow]:
         client = openai.OpenAI(api_key="sk-client-key-0042", base_url=f"{gw.url}/v1", max_retries=0)
         client.chat.completions.create(model="gpt-4o", messages=HELLO)
         list(client.chat.completions.create(model="gpt-4o", messages=HELLO, stream=True))
-        emulator.add_fault(Fault(kind="503"))
+        emulator.add_fault(Fault(kind="503", times=0))  # on every account: the pool gives up
         with pytest.raises(openai.InternalServerError):
             client.chat.completions.create(model="gpt-4o", messages=HELLO)
+        emulator.clear_faults()
         emulator.add_fault(Fault(kind="drop", after_chunks=1))
+        lite = "gemini-2.5-flash-lite"  # another model: gpt-4o's accounts are cooling now
         with pytest.raises(openai.APIError):
-            list(client.chat.completions.create(model="gpt-4o", messages=HELLO, stream=True))
+            list(client.chat.completions.create(model=lite, messages=HELLO, stream=True))
     # mitmdump has stopped, so the file is complete.
     with path.open("rb") as f:
         return [f for f in mitmio.FlowReader(f).stream() if isinstance(f, http.HTTPFlow)]
@@ -44,9 +46,11 @@ def test_saved_flows_render_in_the_view_and_hold_no_key(emulator: Emulator, tmp_
     flows = saved_flows(emulator, path)
     assert [f.comment for f in flows] == [
         "chat · gpt-4o→gemini-2.5-flash · key-1 · whole",
-        "chat · gpt-4o→gemini-2.5-flash · key-2 · stream",
-        "chat · gpt-4o→gemini-2.5-flash · key-1 · whole · 503",
-        "chat · gpt-4o→gemini-2.5-flash · key-2 · stream · upstream failed",
+        # The same conversation stays on its account.
+        "chat · gpt-4o→gemini-2.5-flash · key-1 · stream",
+        # key-1, key-2, then key-1 again once its short backoff ended: all 503.
+        "chat · gpt-4o→gemini-2.5-flash · key-1 · 3 attempts · whole · 503",
+        "chat · gemini-2.5-flash-lite→gemini-2.5-flash-lite · key-2 · stream · upstream failed",
     ]
     assert [f.marked for f in flows] == ["", "", ":warning:", ":x:"]
     saved = path.read_bytes()
@@ -67,6 +71,7 @@ def test_saved_flows_render_in_the_view_and_hold_no_key(emulator: Emulator, tmp_
     assert "ended with [DONE]" in streamed[1]
     assert "content: Hello from the antigravity Gemini emulator" in streamed[1]
     assert "  - 1. key-1 (****0001) → 503" in failed[1]
+    assert "  - 2. key-2 (****0002) → 503" in failed[1]
     assert "error: upstream_unavailable" in failed[1]
     assert "upstream failed:" in dropped[1]
     for page in pages:

@@ -87,7 +87,7 @@ def test_stream_matches_the_recorded_openai_event_structure(client: openai.OpenA
         final = stream.get_final_response()
     assert event_shape([e.type for e in events]) == event_shape(recorded)
     assert [e.sequence_number for e in events] == list(range(len(events)))
-    call = [o for o in final.output if o.type == "function_call"][0]
+    call = next(o for o in final.output if o.type == "function_call")
     assert call.name == "get_weather" and json.loads(call.arguments)["city"]
     assert final.status == "completed" and final.id.startswith("resp_")
 
@@ -121,9 +121,9 @@ def test_stateless_tool_loop_replays_signatures_from_encrypted_content(
         store=False,
         include=["reasoning.encrypted_content"],
     )
-    reasoning = [o for o in first.output if o.type == "reasoning"][0]
+    reasoning = next(o for o in first.output if o.type == "reasoning")
     assert reasoning.encrypted_content
-    call = [o for o in first.output if o.type == "function_call"][0]
+    call = next(o for o in first.output if o.type == "function_call")
     history += [o.model_dump(exclude_none=True) for o in first.output]
     history.append({"type": "function_call_output", "call_id": call.call_id, "output": "sunny"})
     # A fresh gateway store would not know the signature: it must come from encrypted_content.
@@ -187,10 +187,10 @@ def test_content_filter_ends_incomplete(client: openai.OpenAI, emulator: Emulato
 
 
 def test_upstream_failure_mid_stream_is_response_failed(
-    client: openai.OpenAI, emulator: Emulator
+    fresh_client: openai.OpenAI, emulator: Emulator
 ) -> None:
     emulator.add_fault(Fault(kind="drop", after_chunks=1))
-    with client.responses.stream(model="gpt-4o", input="hello") as stream:
+    with fresh_client.responses.stream(model="gpt-4o", input="hello") as stream:
         events = list(stream)
     assert events[-1].type == "response.failed"
     assert events[-1].response.error.code == "upstream_stream_broken"
@@ -199,11 +199,11 @@ def test_upstream_failure_mid_stream_is_response_failed(
 
 
 def test_upstream_429_before_the_stream_is_an_http_error(
-    client: openai.OpenAI, emulator: Emulator
+    fresh_client: openai.OpenAI, emulator: Emulator
 ) -> None:
     emulator.add_fault(Fault(kind="429", times=0))
     with pytest.raises(openai.RateLimitError):
-        client.responses.create(model="gpt-4o", input="hello", stream=True)
+        fresh_client.responses.create(model="gpt-4o", input="hello", stream=True)
 
 
 def test_previous_response_id_continues_the_conversation(
