@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import itertools
 import os
 import re
 import time
@@ -380,20 +379,3 @@ class AccountsFile:
         if signature == self._signature:
             return False
         return self._load(signature)
-
-
-class Pool:
-    """Spreads requests over the accounts in turn.
-
-    Kept for the gateway until it moves to `antigravity.pool.Pool` (issue #5); removed then.
-    """
-
-    def __init__(self, accounts: list[Account]) -> None:
-        self.accounts = accounts
-        self._turn = itertools.cycle(accounts) if accounts else None
-
-    def __len__(self) -> int:
-        return len(self.accounts)
-
-    def pick(self) -> Account | None:
-        return next(self._turn) if self._turn else None
