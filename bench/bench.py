@@ -503,6 +503,63 @@ async def bench(rig: Rig, plan: Plan, out: dict[str, Any]) -> None:
         shown = " -> ".join(f"{v:.1f}" for v in values)
         print(f"  {name:<27} {shown}  (start -> after each round)")
     out["rss_mb"] = series
+    print()
+    out["storm"] = await storm(rig, plan, out["cells"])
+
+
+def _emulator(url: str, method: str, path: str, body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{url}{path}", data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+async def storm(rig: Rig, plan: Plan, cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """A 429 storm on one key: how often the gateway retries, and what a retry costs."""
+    n = plan.requests_c16
+    delay = "1s"
+    print(
+        f"== 429 storm: {KEYS[0]} answers every request with 429 (RetryInfo {delay}), "
+        f"{n} non-stream requests at concurrency 16 over {len(KEYS)} keys"
+    )
+    url = rig.emulator.url
+    await asyncio.to_thread(_emulator, url, "POST", "/__emulator/reset", {})
+    fault = {"kind": "429", "key": KEYS[0], "times": 0, "retry_delay": delay}
+    await asyncio.to_thread(_emulator, url, "POST", "/__emulator/faults", fault)
+    gateway = next(t for t in rig.targets(False) if t.name == GATEWAY)
+    try:
+        cell = await run_cell(gateway, False, 16, n, warmup=0)
+        upstream = await asyncio.to_thread(_emulator, url, "GET", "/__emulator/requests")
+    finally:
+        await asyncio.to_thread(_emulator, url, "DELETE", "/__emulator/faults")
+    calls = [r for r in upstream if str(r.get("path", "")).endswith(":generateContent")]
+    limited = sum(1 for r in calls if r.get("key") == KEYS[0])
+    retries = len(calls) - n
+    calm = next(
+        (c for c in cells if c["target"] == GATEWAY and not c["stream"] and c["concurrency"] == 16),
+        None,
+    )
+    print(f"  answered: {cell.ok}/{n}   upstream calls: {len(calls)}   429s: {limited}")
+    print(f"  retries: {retries} ({100 * retries / n:.1f} % of requests needed one)")
+    print(
+        f"  p50 {_fmt(cell.p50_ms)} ms, p99 {_fmt(cell.p99_ms)} ms, proxy CPU "
+        f"{_fmt(cell.proxy_cpu_ms_per_req, '.3f')} ms/req"
+    )
+    if calm:
+        print(
+            f"  without the storm: p50 {_fmt(calm['p50_ms'])} ms, p99 {_fmt(calm['p99_ms'])} ms, "
+            f"proxy CPU {_fmt(calm['proxy_cpu_ms_per_req'], '.3f')} ms/req"
+        )
+    return {
+        "requests": n,
+        "ok": cell.ok,
+        "upstream_calls": len(calls),
+        "rate_limited": limited,
+        "retries": retries,
+        "p50_ms": cell.p50_ms,
+        "p99_ms": cell.p99_ms,
+        "proxy_cpu_ms_per_req": cell.proxy_cpu_ms_per_req,
+    }
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
