@@ -41,6 +41,7 @@ _CORS = {
     "access-control-allow-origin": "*",
     "access-control-expose-headers": "x-request-id, x-mapped-model, x-account-email",
 }
+_CORS_FIELDS = tuple((k.encode(), v.encode()) for k, v in _CORS.items())
 
 
 @dataclass(slots=True)
@@ -286,7 +287,10 @@ class Gateway:
             )
             inspect.record_request(flow, exchange)
             return
-        req.url = call.url
+        if call.url.startswith(live.base_url + "/"):
+            req.path = call.url[len(live.base_url) :]  # same host: cheaper than a new URL
+        else:
+            req.url = call.url  # another host (Code Assist)
         req.method = "POST"
         req.headers = http.Headers(
             host=req.host_header or req.host,
@@ -341,16 +345,19 @@ class Gateway:
     def _client_headers(
         self, flow: http.HTTPFlow, live: Live, content_type: str, streamed: bool = True
     ) -> http.Headers:
-        h = http.Headers(content_type=content_type)
+        # Built from raw fields: mitmproxy's item-by-item header setter is slow per request.
+        fields = [(b"content-type", content_type.encode())]
         if content_type == "text/event-stream":
-            h["cache-control"] = "no-cache"
+            fields.append((b"cache-control", b"no-cache"))
             if streamed and flow.request.http_version.startswith("HTTP/1"):
-                h["transfer-encoding"] = "chunked"
-        h["x-request-id"] = live.request_id
-        h["x-mapped-model"] = live.exchange.route.model
-        h["x-account-email"] = live.exchange.account.label
-        h.update(_CORS)
-        return h
+                fields.append((b"transfer-encoding", b"chunked"))
+        fields += [
+            (b"x-request-id", live.request_id.encode()),
+            (b"x-mapped-model", live.exchange.route.model.encode()),
+            (b"x-account-email", live.exchange.account.label.encode()),
+            *_CORS_FIELDS,
+        ]
+        return http.Headers(fields)
 
     def _mask_upstream_key(self, flow: http.HTTPFlow, live: Live) -> None:
         headers = flow.request.headers

@@ -294,10 +294,10 @@ def classify(
     now_wall: float | None = None,
 ) -> Verdict:
     """Judge one upstream answer. `now_wall` (epoch seconds, default now) dates daily resets."""
-    now = time.time() if now_wall is None else now_wall
-    lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if status < 400:
         return Verdict("ok", status, reason=f"{status} ok")
+    now = time.time() if now_wall is None else now_wall
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
     error = _google_error(body)
     label = _label(status, error)
     said = f"{label}: {_short(error.message)}" if error.message else label
