@@ -14,6 +14,7 @@ import signal
 import sys
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from antigravity import launch
 
@@ -32,7 +33,7 @@ def checks(base: str) -> list[tuple[str, Callable[[], str]]]:
     from openai import OpenAI
 
     client = OpenAI(api_key="sk-antigravity", base_url=f"{base}/v1", max_retries=0)
-    messages = [{"role": "user", "content": "Hello, introduce yourself"}]
+    messages: Any = [{"role": "user", "content": "Hello, introduce yourself"}]
 
     def healthz() -> str:
         status, _, body = _get(f"{base}/healthz")
@@ -53,6 +54,7 @@ def checks(base: str) -> list[tuple[str, Callable[[], str]]]:
 
     def stream() -> str:
         text, events = [], 0
+        chunk: Any
         for chunk in client.chat.completions.create(
             model="gemini-2.5-flash", messages=messages, stream=True
         ):

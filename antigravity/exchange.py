@@ -213,7 +213,7 @@ class StreamReshaper:
                     break
                 events.extend(self._decoder.decode(obj))
             if self._hidden_thoughts:
-                shown = [e for e in events if not isinstance(e, ThoughtDelta)]
+                shown: list[Event] = [e for e in events if not isinstance(e, ThoughtDelta)]
                 keep_alive = len(shown) < len(events)
                 events = shown
             out = self._renderer.render(self._exchange.remember(events))

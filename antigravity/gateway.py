@@ -270,22 +270,11 @@ class Gateway:
         live = Live(exchange, _request_id(), f"{req.scheme}://{req.host}:{req.port}")
         try:
             call = await self.dispatch.call_for(exchange, live.base_url)
-        except CodeAssistError as e:  # no token or project for this account: next one
-            verdict = self.dispatch.record(exchange, e.verdict)
-            answer = await self.dispatch.retry(exchange, live.base_url, verdict)
-            status, body = exchange.whole_answer(answer.status, answer.body)
-            if exchange.stream and answer.status == 200:
-                status, body = 200, exchange.stream_whole(answer.body)
-            self._replace_answer(
-                flow,
-                live,
-                status,
-                body,
-                {},
-                "text/event-stream" if exchange.stream and status == 200 else "application/json",
-                make=True,
-            )
+        except CodeAssistError as e:  # no token or project for this account: the next one
             inspect.record_request(flow, exchange)
+            await self._deliver(flow, live, self.dispatch.record(exchange, e.verdict), None)
+            assert flow.response is not None
+            inspect.record_answer(flow, exchange, flow.response.status_code)
             return
         if call.url.startswith(live.base_url + "/"):
             req.path = call.url[len(live.base_url) :]  # same host: cheaper than a new URL
@@ -293,10 +282,12 @@ class Gateway:
             req.url = call.url  # another host (Code Assist)
         req.method = "POST"
         req.headers = http.Headers(
-            host=req.host_header or req.host,
-            accept_encoding="identity",
-            user_agent="antigravity-gateway",
-            **{k.replace("-", "_"): v for k, v in call.headers.items()},
+            [
+                (b"host", (req.host_header or req.host).encode()),
+                (b"accept-encoding", b"identity"),
+                (b"user-agent", b"antigravity-gateway"),
+                *((k.encode(), v.encode()) for k, v in call.headers.items()),
+            ]
         )
         req.content = call.body
         self._live[flow.id] = live

@@ -256,14 +256,16 @@ class _Conversation:
         data = part.file.file_data or ""
         if data.startswith("data:"):
             return _inline(data, f"{where}.file.file_data")
-        mime = mimetypes.guess_type(part.file.filename or "")[0]
-        if not mime or not data:
+        guessed = mimetypes.guess_type(part.file.filename or "")[0]
+        if not guessed or not data:
             raise invalid_request(
                 "file_data must be a data: URI, or base64 with a filename that tells its type.",
                 f"{where}.file.file_data",
                 "invalid_value",
             )
-        return {"inlineData": {"mimeType": mime, "data": _base64(data, f"{where}.file.file_data")}}
+        return {
+            "inlineData": {"mimeType": guessed, "data": _base64(data, f"{where}.file.file_data")}
+        }
 
 
 def _inline(uri: str, param: str) -> dict[str, Any]:

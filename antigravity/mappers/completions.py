@@ -14,7 +14,7 @@ from antigravity.openai.completions import CompletionRequest
 
 def to_chat(req: CompletionRequest) -> dict[str, Any]:
     """The chat request that serves a completion request; raises ApiError naming the field."""
-    prompt = req.prompt
+    prompt: Any = req.prompt
     if isinstance(prompt, list):
         if not prompt or not all(isinstance(p, str) for p in prompt):
             raise invalid_request(

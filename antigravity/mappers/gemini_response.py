@@ -169,13 +169,10 @@ class SSESplitter:
         self._buf = rest + hold
         out = []
         for frame in frames:
-            data = [line[5:].lstrip(b" ") for line in frame.split(b"\n") if line[:5] == b"data:"]
-            if data:
-                out.append(b"\n".join(data))
+            lines = [line[5:].lstrip(b" ") for line in frame.split(b"\n") if line[:5] == b"data:"]
+            if lines:
+                out.append(b"\n".join(lines))
         return out
-
-    def pending(self) -> bytes:
-        return self._buf
 
 
 def _logprobs(result: dict[str, Any] | None) -> tuple[TokenLogprob, ...]:

@@ -204,6 +204,7 @@ class ResponsesRenderer:
         out += self._close_open()
         kind = self.tool_kinds.get(call.name, "function_call")
         index = len(self.output)
+        item: dict[str, Any]
         if kind == "custom_tool_call":
             value = json.loads(call.arguments).get("input", "")
             item = {
