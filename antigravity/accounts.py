@@ -49,6 +49,8 @@ from pydantic import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from antigravity.watched import WatchedFile
+
 DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 DEFAULT_CODE_ASSIST_URL = "https://cloudcode-pa.googleapis.com"
 
@@ -323,11 +325,8 @@ def load_accounts(path: Path) -> AccountsConfig:
     return parse_accounts(path.read_text(encoding="utf-8"), str(path))
 
 
-class AccountsFile:
-    """An accounts file reloaded when it changes, keeping the last good config on errors.
-
-    Until a good file has been read (missing or invalid at start), `config` is the empty one.
-    """
+class AccountsFile(WatchedFile[AccountsConfig]):
+    """The accounts file, reloaded when it changes; `config` is the last good one."""
 
     def __init__(
         self,
@@ -335,47 +334,10 @@ class AccountsFile:
         check_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.path = path
-        self.check_interval = check_interval
-        self._clock = clock
-        self.config = AccountsConfig()
-        self.error: str | None = None
-        self._signature: tuple[int, int] | None = None
-        self._checked_at = clock()
-        self._load(self._stat())
+        super().__init__(
+            path, load_accounts, AccountsConfig(), (AccountsError,), check_interval, clock
+        )
 
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    def _load(self, signature: tuple[int, int] | None) -> bool:
-        # Recorded before reading: a write landing mid-read changes the signature again.
-        self._signature = signature
-        if signature is None:
-            self.error = f"{self.path}: file not found"
-            return False
-        try:
-            config = load_accounts(self.path)
-        except AccountsError as exc:
-            self.error = str(exc)
-            return False
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error = f"{self.path}: cannot read: {exc}"
-            return False
-        self.config = config
-        self.error = None
-        return True
-
-    def maybe_reload(self) -> bool:
-        """Reload if the file changed (checked at most once per interval); True if a new config."""
-        now = self._clock()
-        if now - self._checked_at < self.check_interval:
-            return False
-        self._checked_at = now
-        signature = self._stat()
-        if signature == self._signature:
-            return False
-        return self._load(signature)
+    @property
+    def config(self) -> AccountsConfig:
+        return self.value

@@ -22,6 +22,8 @@ from pydantic import (
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from antigravity.watched import WatchedFile
+
 from . import errors
 
 _GEMINI_PREFIXES = ("gemini-", "gemma-")
@@ -264,11 +266,8 @@ def load_mappings(path: Path) -> RoutingTable:
     return parse_mappings(path.read_text(encoding="utf-8"), str(path))
 
 
-class MappingsFile:
-    """A mappings file reloaded when it changes, keeping the last good table on errors.
-
-    Until a good file has been read (missing or invalid at start), `table` is the built-in one.
-    """
+class MappingsFile(WatchedFile[RoutingTable]):
+    """The mappings file, reloaded when it changes; `table` is the last good one."""
 
     def __init__(
         self,
@@ -276,47 +275,10 @@ class MappingsFile:
         check_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.path = path
-        self.check_interval = check_interval
-        self._clock = clock
-        self.table = RoutingTable()
-        self.error: str | None = None
-        self._signature: tuple[int, int] | None = None
-        self._checked_at = clock()
-        self._load(self._stat())
+        super().__init__(
+            path, load_mappings, RoutingTable(), (MappingsError,), check_interval, clock
+        )
 
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    def _load(self, signature: tuple[int, int] | None) -> bool:
-        # Recorded before reading: a write landing mid-read changes the signature again.
-        self._signature = signature
-        if signature is None:
-            self.error = f"{self.path}: file not found"
-            return False
-        try:
-            table = load_mappings(self.path)
-        except MappingsError as exc:
-            self.error = str(exc)
-            return False
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error = f"{self.path}: cannot read: {exc}"
-            return False
-        self.table = table
-        self.error = None
-        return True
-
-    def maybe_reload(self) -> bool:
-        """Reload if the file changed (checked at most once per interval); True if a new table."""
-        now = self._clock()
-        if now - self._checked_at < self.check_interval:
-            return False
-        self._checked_at = now
-        signature = self._stat()
-        if signature == self._signature:
-            return False
-        return self._load(signature)
+    @property
+    def table(self) -> RoutingTable:
+        return self.value
