@@ -40,6 +40,15 @@ def failure_body(failure: Failure) -> dict[str, Any]:
     }
 
 
+DONE = b"data: [DONE]\n\n"
+
+
+def error_ending(failure: Failure) -> bytes:
+    """How a chat-style SSE stream ends on a failure: an `error` event (OpenAI clients raise
+    on it), then `[DONE]`, so the stream still ends cleanly."""
+    return b"data: " + json.dumps(failure_body(failure)).encode() + b"\n\n" + DONE
+
+
 def logprob_objects(tokens: Iterable[TokenLogprob]) -> list[dict[str, Any]]:
     return [
         {
@@ -214,12 +223,11 @@ class ChatStreamRenderer:
         out = b""
         if self.include_usage:
             out += self._chunk([], usage=usage_object(self.usage))
-        return out + b"data: [DONE]\n\n"
+        return out + DONE
 
     def abort(self, failure: Failure) -> bytes:
-        # OpenAI clients raise on an `error` payload; [DONE] then ends the stream cleanly.
         self.done = True
-        return b"data: " + json.dumps(failure_body(failure)).encode() + b"\n\ndata: [DONE]\n\n"
+        return error_ending(failure)
 
     def _start(self, i: int, content: str | None) -> bytes:
         self._started[i] = True

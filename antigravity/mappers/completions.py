@@ -8,7 +8,7 @@ from typing import Any
 
 from antigravity.errors import invalid_request
 from antigravity.mappers.canonical import Event, Failure, Finish, TextDelta, TokenLogprob, Usage
-from antigravity.mappers.chat_response import failure_body
+from antigravity.mappers.chat_response import DONE, error_ending
 from antigravity.openai.completions import CompletionRequest
 
 
@@ -188,13 +188,13 @@ class CompletionStreamRenderer:
         if self.include_usage:
             body = {**self.head, "choices": [], "usage": usage_object(self.usage)}
             out += b"data: " + json.dumps(body).encode() + b"\n\n"
-        return out + b"data: [DONE]\n\n"
+        return out + DONE
 
     def abort(self, failure: Failure) -> bytes:
         if self.done:
             return b""
         self.done = True
-        return b"data: " + json.dumps(failure_body(failure)).encode() + b"\n\ndata: [DONE]\n\n"
+        return error_ending(failure)
 
     def _echo(self, i: int) -> bytes:
         if self._echoed[i]:
