@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -25,6 +26,8 @@ from antigravity.exchange import Exchange
 from antigravity.mappers.canonical import CanonicalRequest
 from antigravity.pool import Pool
 from antigravity.quota import Verdict, classify, network_error
+
+log = logging.getLogger("antigravity")
 
 # Wait for a cooling account only this long; beyond it the client hears why right away.
 MAX_WAIT = 3.0
@@ -148,6 +151,11 @@ class Dispatcher:
             verdict = classify(answer.status, answer.body, answer.headers, now_wall=time.time())
             status = answer.status
         cooldown = self.pool.record(exchange.account, exchange.route.model, verdict)
+        if cooldown.disabled:
+            log.warning(
+                f"antigravity: account {exchange.account.label} disabled until its config "
+                f"changes: {cooldown.reason or verdict.reason}"
+            )
         exchange.attempts.append(
             {
                 "account": f"{exchange.account.label} ({exchange.account.masked})",
