@@ -24,7 +24,7 @@ from antigravity.codeassist import CodeAssistError, OAuthAccounts
 from antigravity.errors import ApiError, from_google
 from antigravity.exchange import Exchange
 from antigravity.mappers.canonical import CanonicalRequest
-from antigravity.pool import Pool
+from antigravity.pool import Choice, Pool
 from antigravity.quota import Verdict, classify, network_error
 
 log = logging.getLogger("antigravity")
@@ -150,6 +150,20 @@ class Dispatcher:
         else:
             verdict = classify(answer.status, answer.body, answer.headers, now_wall=time.time())
             status = answer.status
+        if self._stale_token(exchange, status):
+            # Code Assist refused the access token, not the account: refresh it and try the
+            # same account once more before judging the account.
+            self.oauth_accounts.get(exchange.account, self.oauth).tokens.invalidate()  # type: ignore[arg-type]
+            exchange.attempts.append(
+                {
+                    "account": f"{exchange.account.label} ({exchange.account.masked})",
+                    "status": status,
+                    "outcome": "token_refused",
+                    "reason": "access token refused; retrying with a fresh one",
+                    "same_account": True,
+                }
+            )
+            return Verdict("server_error", 401, retryable=True, reason="access token refused")
         cooldown = self.pool.record(exchange.account, exchange.route.model, verdict)
         if cooldown.disabled:
             log.warning(
@@ -169,6 +183,15 @@ class Dispatcher:
         )
         return verdict
 
+    def _stale_token(self, exchange: Exchange, status: int | None) -> bool:
+        """A first 401 from Code Assist for this request: the token, not the account, failed."""
+        return (
+            status == 401
+            and exchange.account.kind == AccountKind.GOOGLE_OAUTH
+            and self.oauth is not None
+            and not any(a.get("outcome") == "token_refused" for a in exchange.attempts)
+        )
+
     async def retry(
         self, exchange: Exchange, base_url: str, verdict: Verdict, failed: Answer | None = None
     ) -> Answer:
@@ -180,18 +203,13 @@ class Dispatcher:
         tried = {exchange.account.label}
         last = failed
         while verdict.retryable and len(exchange.attempts) < self.max_attempts:
-            choice = self.pool.choose(model, exclude=frozenset(tried))
-            if choice is None:
-                wait = self.pool.soonest_free(model)
-                if wait is None or wait > MAX_WAIT:
-                    break
-                await asyncio.sleep(wait)  # Google said when; a short wait beats a failure
-                choice = self.pool.choose(model)
+            if not exchange.attempts[-1].get("same_account"):  # else: again, fresh token
+                choice = await self._next(model, tried)
                 if choice is None:
                     break
-            exchange.attempts[-1]["next"] = choice.reason
-            exchange.account = choice.account
-            tried.add(choice.account.label)
+                exchange.attempts[-1]["next"] = choice.reason
+                exchange.account = choice.account
+                tried.add(choice.account.label)
             answer = await self._attempt(exchange, base_url)
             if isinstance(answer, Answer) and answer.status == 200:
                 self.record(exchange, answer)
@@ -206,12 +224,25 @@ class Dispatcher:
             raise self._exhausted(model, verdict, said)
         raise self._gave_up(exchange, verdict, said)
 
+    async def _next(self, model: str, tried: set[str]) -> Choice | None:
+        """The account for the next attempt: an untried one, or one freeing within MAX_WAIT."""
+        choice = self.pool.choose(model, exclude=frozenset(tried))
+        if choice is not None:
+            return choice
+        wait = self.pool.soonest_free(model)
+        if wait is None or wait > MAX_WAIT:
+            return None
+        await asyncio.sleep(wait)  # Google said when; a short wait beats a failure
+        return self.pool.choose(model)
+
     def _gave_up(self, exchange: Exchange, verdict: Verdict, said: str) -> ApiError:
         """All allowed attempts failed although accounts remain (antigravity_max_attempts)."""
         n = len(exchange.attempts)
         if verdict.quota:
-            wait = self.pool.soonest_free(exchange.route.model) or verdict.retry_after or 1
-            retry_after = max(1, math.ceil(wait))
+            # None from soonest_free: an account is free right now (only the attempt limit
+            # stopped the gateway), so the client need not wait for the one that was tried.
+            wait = self.pool.soonest_free(exchange.route.model)
+            retry_after = max(1, math.ceil(wait or 1))
             return ApiError(
                 429,
                 f"{n} attempts were rate limited (antigravity_max_attempts={self.max_attempts}); "

@@ -289,12 +289,6 @@ def test_code_assist_quota_rests_the_account_for_google_delays_and_a_key_answers
         assert_no_secrets(gw, 6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Code Assist 401 (access token rejected) disables the Google account for good: "
-    "TokenSource.invalidate() ('Code Assist answered 401 with it') is never called, so the "
-    "gateway never tries a fresh token before giving up on the account",
-)
 def test_an_access_token_code_assist_rejects_is_replaced_and_the_account_kept(
     emulator: Emulator, probe: Path, tmp_path: Path
 ) -> None:
@@ -304,10 +298,13 @@ def test_an_access_token_code_assist_rejects_is_replaced_and_the_account_kept(
         emulator, probe, tmp_path, google("alice@gmail.com", ALICE), keyed("fallback-key")
     ) as gw:
         label, _ = ask(gw.client(), "Hello")
-        assert label == "fallback-key"  # the client is served either way
+        # The same account answers again, with a fresh access token.
+        assert label == "alice@gmail.com"
         (flow,) = gw.flows(1)
-        first = attempts(flow)[0]
+        first, second = attempts(flow)
         assert (first["account"].split()[0], first["status"]) == ("alice@gmail.com", 401)
+        assert first["outcome"] == "token_refused"
+        assert (second["account"].split()[0], second["status"]) == ("alice@gmail.com", 200)
         # The refresh token is fine: the account should get a new access token, not retire.
         state = gw.accounts()["alice@gmail.com"].state
         assert not state.startswith("disabled"), state

@@ -463,12 +463,6 @@ def test_with_max_attempts_1_the_first_429_reaches_the_client_without_a_retry(
     assert ask(single_attempt.client(), "Hello again")[0] != tried
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dispatcher._gave_up: `soonest_free(model) or verdict.retry_after` reads None "
-    "('an account is free now') as 'unknown' and tells the client to wait Google's delay "
-    "for the one key it tried, though another key could serve it at once",
-)
 def test_with_max_attempts_1_retry_after_does_not_make_the_client_wait_for_a_key_it_need_not(
     single_attempt: Gateway, emulator: Emulator
 ) -> None:
