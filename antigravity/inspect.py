@@ -53,7 +53,7 @@ def record_answer(
     flow: http.HTTPFlow, exchange: Exchange, status: int, reshaper: StreamReshaper | None = None
 ) -> None:
     notes = _notes(flow)
-    notes.update(_exchange_notes(exchange))
+    notes.update(_attempt_notes(exchange))
     notes["client_status"] = status
     if reshaper is not None:
         _keep_streamed_answer(flow, reshaper)
@@ -66,7 +66,7 @@ def record_answer(
 
 def record_failure(flow: http.HTTPFlow, exchange: Exchange, message: str, timed_out: bool) -> None:
     notes = _notes(flow)
-    notes.update(_exchange_notes(exchange))
+    notes.update(_attempt_notes(exchange))
     notes["upstream_failure"] = "timeout" if timed_out else message
     stream = flow.response.stream if flow.response is not None else None
     reshaper = getattr(stream, "reshaper", stream)  # the recorder may have wrapped it
@@ -100,11 +100,18 @@ def _exchange_notes(exchange: Exchange) -> dict[str, Any]:
         "requested_model": route.requested,
         "mapped_model": route.model,
         "rule": route.rule,
-        "account": exchange.account.label,
-        "account_masked": exchange.account.masked,
         "stream": exchange.stream,
         "upstream_path": exchange.upstream_path,
         "translation_notes": list(exchange.request.notes),
+        **_attempt_notes(exchange),
+    }
+
+
+def _attempt_notes(exchange: Exchange) -> dict[str, Any]:
+    """What can change after the request went upstream: the account and the attempts."""
+    return {
+        "account": exchange.account.label,
+        "account_masked": exchange.account.masked,
         "attempts": [_plain(a) for a in exchange.attempts],
     }
 

@@ -56,7 +56,7 @@ async def _mark(request: web.Request, response: web.StreamResponse) -> None:
     response.headers["x-emulator"] = "antigravity"
 
 
-async def _abort(request: web.Request) -> None:
+async def abort_connection(request: web.Request) -> None:
     """Close the TCP connection abruptly, once what was written so far has left."""
     transport = request.transport
     if transport is None:
@@ -237,12 +237,12 @@ class Emulator:
             if error := fault.error(model, code_assist=wrap):
                 raise error
             if fault.kind == "hang" and await self._pause(fault.seconds):
-                await _abort(request)
+                await abort_connection(request)
                 return web.Response()
             if fault.kind == "drop" and (
                 method != "streamGenerateContent" or not fault.after_chunks
             ):
-                await _abort(request)
+                await abort_connection(request)
                 return web.Response()
             answer = _reshape(answer, fault)
         if method == "generateContent":
@@ -325,13 +325,13 @@ class Emulator:
                     and kind == "slow"
                     and await self._pause(fault.delay_ms / 1000)
                 ):
-                    await _abort(request)
+                    await abort_connection(request)
                     return response
                 data = frame(chunk) if sse else _array_item(chunk, first=i == 0)
                 for piece in split(data, rng):
                     await response.write(piece)
             if kind == "drop":
-                await _abort(request)
+                await abort_connection(request)
                 return response
             if not sse:
                 await response.write(b"]")

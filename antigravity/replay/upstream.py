@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from antigravity.emulator.server import abort_connection
 from antigravity.emulator.sse import frame, split
 from antigravity.replay.scenario import Answer, Scenario, answer_body, answer_events, merge_events
 
@@ -84,7 +85,7 @@ class ScriptedUpstream:
                 events = [answer_body(scenario, answer)]
             return await self._stream(request, answer, events)
         if answer.end == "drop":
-            await _abort(request)
+            await abort_connection(request)
             return web.Response()
         whole = merge_events(events) if events is not None else answer_body(scenario, answer)
         text = whole if isinstance(whole, str) else json.dumps(whole, ensure_ascii=False)
@@ -105,7 +106,7 @@ class ScriptedUpstream:
                 for piece in split(frame(event), rng):
                     await response.write(piece)
             if answer.end == "drop":
-                await _abort(request)
+                await abort_connection(request)
                 return response
             await response.write_eof()
         except ConnectionError:
@@ -116,18 +117,6 @@ class ScriptedUpstream:
 def _google_error(status: int, message: str) -> web.Response:
     body = {"error": {"code": status, "message": message, "status": "INTERNAL"}}
     return web.json_response(body, status=status)
-
-
-async def _abort(request: web.Request) -> None:
-    """Close the TCP connection abruptly, once what was written so far has left."""
-    transport = request.transport
-    if transport is None:
-        return
-    for _ in range(100):
-        if transport.get_write_buffer_size() == 0:
-            break
-        await asyncio.sleep(0.01)
-    transport.abort()
 
 
 @contextmanager
